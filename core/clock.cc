@@ -1,0 +1,10 @@
+#include "core/clock.h"
+
+namespace consentd {
+
+Clock* SystemClock::Get() {
+  static Clock* const clock = new SystemClock();
+  return clock;
+}
+
+}  // namespace consentd

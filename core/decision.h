@@ -1,0 +1,53 @@
+// A subject's decision as the domain records it: which optional categories
+// were granted or denied, under which policy, through which channel.
+#ifndef CONSENTD_CORE_DECISION_H_
+#define CONSENTD_CORE_DECISION_H_
+
+#include <cstdint>
+#include <string>
+#include "absl/strings/string_view.h"
+#include <utility>
+#include <vector>
+
+#include "absl/time/time.h"
+
+namespace consentd {
+
+enum class ConsentSource : uint8_t {
+  kUnspecified = 0,
+  kBanner = 1,
+  kPreferencesCenter = 2,
+  kApi = 3,
+  kSupport = 4,
+  kImport = 5,
+};
+
+// The stored name of a source: "banner", "preferences_center", "api",
+// "support", "import" ("" for kUnspecified).
+absl::string_view SourceName(ConsentSource source);
+
+// The actor recorded for decisions until authentication is enforced.
+inline constexpr absl::string_view kAnonymousActor = "anonymous";
+
+// A validated decision, ready to be recorded.
+struct Decision {
+  std::string subject_id;
+  std::string policy_version;
+  // Category id -> granted, sorted by id, each id once.
+  std::vector<std::pair<std::string, bool>> choices;
+  ConsentSource source = ConsentSource::kUnspecified;
+  std::string region;
+  bool gpc = false;
+  // Empty: none.
+  std::string idempotency_key;
+  // 0: don't check.
+  int64_t expected_version = 0;
+  // Who recorded it (the authenticated principal).
+  std::string actor;
+  // Server time when it was accepted; the decision expires from here.
+  absl::Time recorded_at;
+};
+
+}  // namespace consentd
+
+#endif  // CONSENTD_CORE_DECISION_H_

@@ -1,0 +1,39 @@
+// The validated configuration of one consentd process. Built by main.cc from
+// flags and environment variables (and by tests directly); libraries never
+// read flags or the environment.
+#ifndef CONSENTD_SERVER_CONFIG_H_
+#define CONSENTD_SERVER_CONFIG_H_
+
+#include <optional>
+#include <string>
+
+#include "absl/time/time.h"
+#include "consent/v1/policy.pb.h"
+#include "core/regions.h"
+
+namespace consentd {
+
+struct Config {
+  // gRPC address, host:port; port 0 picks a free one (see Consentd::port()).
+  std::string listen = "127.0.0.1:50051";
+  // HTTP address serving /metrics; empty disables the endpoint.
+  std::string metrics_listen;
+  // libpq connection string or URI.
+  std::string database_url;
+  // Accepted, not enforced yet (see docs/configuration.md).
+  std::string auth_tokens_file;
+  // Decisions expire this long after they were recorded.
+  absl::Duration consent_ttl = absl::Hours(24 * 365);
+  // Regime per region.
+  RegionTable regions;
+  // Published at start unless its version exists already.
+  std::optional<consent::v1::Policy> bootstrap_policy;
+  // PostgreSQL connections, and threads doing database work.
+  int db_pool_size = 8;
+  // Tasks waiting for a database thread before calls get UNAVAILABLE.
+  int max_queued_tasks = 10000;
+};
+
+}  // namespace consentd
+
+#endif  // CONSENTD_SERVER_CONFIG_H_

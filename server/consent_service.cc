@@ -1,0 +1,412 @@
+#include "server/consent_service.h"
+
+#include <algorithm>
+#include <optional>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "core/validation.h"
+#include "server/codec.h"
+#include "server/status.h"
+#include "server/wire.h"
+
+namespace consentd {
+namespace {
+
+using Snapshot = std::shared_ptr<const PolicySnapshot>;
+
+// Most cookie names one CheckCookies call may ask about.
+constexpr int kMaxCookiesPerCheck = 1000;
+
+absl::Status ValidateSubjectQuery(const std::string& subject_id,
+                                  const std::string& region,
+                                  int64_t min_consent_version) {
+  if (absl::Status s =
+          ValidateIdentifier(subject_id, "subject_id", kMaxSubjectIdBytes);
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = ValidateRegionCode(region, "region"); !s.ok()) {
+    return s;
+  }
+  if (min_consent_version < 0) {
+    return absl::InvalidArgumentError(
+        "min_consent_version must not be negative");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateRecord(const consent::v1::RecordConsentRequest& r) {
+  if (absl::Status s =
+          ValidateIdentifier(r.subject_id(), "subject_id", kMaxSubjectIdBytes);
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = ValidatePolicyVersion(r.policy_version(),
+                                             "policy_version");
+      !s.ok()) {
+    return s;
+  }
+  if (r.choices().empty()) {
+    return absl::InvalidArgumentError(
+        "choices must name at least one category");
+  }
+  for (const auto& [category, granted] : r.choices()) {
+    if (absl::Status s = ValidateCategoryId(
+            category, absl::StrCat("choices key \"", category, "\""));
+        !s.ok()) {
+      return s;
+    }
+  }
+  if (SourceFromProto(r.source()) == ConsentSource::kUnspecified) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "source is required: one of SOURCE_BANNER, SOURCE_PREFERENCES_CENTER, "
+        "SOURCE_API, SOURCE_SUPPORT, SOURCE_IMPORT (got ",
+        r.source(), ")"));
+  }
+  if (absl::Status s = ValidateRegionCode(r.region(), "region"); !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = ValidateOptionalIdentifier(
+          r.idempotency_key(), "idempotency_key", kMaxIdempotencyKeyBytes);
+      !s.ok()) {
+    return s;
+  }
+  if (r.expected_version() < 0) {
+    return absl::InvalidArgumentError("expected_version must not be negative");
+  }
+  return absl::OkStatus();
+}
+
+// Checks the choices against the policy they were made under.
+absl::Status ValidateChoices(const Decision& d, const CompiledPolicy& policy) {
+  for (const auto& [id, granted] : d.choices) {
+    const CompiledPolicy::CategoryInfo* category = policy.FindCategory(id);
+    if (category == nullptr) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("choices: policy ", policy.version(),
+                       " has no category \"", id, "\""));
+    }
+    if (category->def->required && !granted) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "choices: \"", id,
+          "\" is a required category and cannot be refused"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Snapshot> CurrentPolicy(PolicyRegistry* registry) {
+  Snapshot snapshot = registry->Get();
+  if (snapshot->current() == nullptr) {
+    return absl::FailedPreconditionError(
+        "no cookie policy has been published yet: publish one with "
+        "PolicyService.PublishPolicy or start consentd with "
+        "--bootstrap_policy");
+  }
+  return snapshot;
+}
+
+// True when the answer for `cookie_name` does not depend on any subject:
+// unknown cookies are denied and required categories allowed, always.
+bool SubjectIndependent(const CompiledPolicy& policy,
+                        absl::string_view cookie_name) {
+  const CompiledPolicy::CookieInfo* cookie = policy.FindCookie(cookie_name);
+  return cookie == nullptr ||
+         policy.categories()[cookie->category].def->required;
+}
+
+void FillCheck(const EvaluationContext& eval, const SubjectState& subject,
+               absl::string_view cookie_name, Metrics* metrics,
+               consent::v1::CheckCookieResponse* out) {
+  const CookieVerdict v = EvaluateCookie(eval, subject, cookie_name);
+  out->set_allowed(v.allowed);
+  out->set_reason(ReasonToProto(v.reason));
+  if (v.cookie != nullptr) {
+    out->set_category(v.cookie->def->category);
+    out->set_lifetime(LifetimeToProto(v.cookie->def->lifetime));
+  }
+  out->set_max_age_seconds(v.max_age_seconds);
+  out->set_consent_version(subject.consent_version);
+  out->set_policy_version(eval.policy->version());
+  metrics->CountCheck(v.reason);
+}
+
+grpc::ServerUnaryReactor* Fail(grpc::ServerUnaryReactor* reactor,
+                               const absl::Status& status) {
+  reactor->Finish(ToGrpcStatus(status));
+  return reactor;
+}
+
+}  // namespace
+
+absl::StatusOr<SubjectState> ConsentServiceImpl::ReadThrough(
+    const std::string& subject_id) {
+  absl::StatusOr<SubjectState> state = ctx_.store->LoadSubject(subject_id);
+  if (!state.ok()) return state;
+  // A decision under a policy this replica has not loaded yet means another
+  // replica published it: load it before answering.
+  int64_t newest_seq = state->latest_policy_seq;
+  for (const CategoryChoice& c : state->choices) {
+    newest_seq = std::max(newest_seq, c.policy_seq);
+  }
+  const CompiledPolicy* current = ctx_.policies->Get()->current();
+  if (current == nullptr || newest_seq > current->seq()) {
+    if (absl::Status s = ctx_.policies->Reload(); !s.ok()) return s;
+  }
+  ctx_.cache->Put(subject_id, *state);
+  return state;
+}
+
+void ConsentServiceImpl::WithSubject(grpc::ServerUnaryReactor* reactor,
+                                     std::string subject_id,
+                                     int64_t min_version, Answer answer) {
+  std::optional<SubjectState> cached;
+  ctx_.cache->Read(subject_id, [&](const SubjectState& s) {
+    if (s.consent_version >= min_version) cached = s;
+  });
+  if (cached) {
+    ctx_.metrics->CountCacheHit();
+    reactor->Finish(std::move(answer)(*cached));
+    return;
+  }
+  ctx_.metrics->CountCacheMiss();
+  absl::Status queued = ctx_.work->Submit(
+      [this, reactor, subject_id = std::move(subject_id), min_version,
+       answer = std::move(answer)]() mutable {
+        absl::StatusOr<SubjectState> state = ReadThrough(subject_id);
+        if (!state.ok()) {
+          reactor->Finish(ToGrpcStatus(state.status()));
+        } else if (state->consent_version < min_version) {
+          reactor->Finish(ToGrpcStatus(absl::FailedPreconditionError(
+              absl::StrCat("min_consent_version is ", min_version,
+                           " but the subject's latest version is ",
+                           state->consent_version))));
+        } else {
+          reactor->Finish(std::move(answer)(*state));
+        }
+      });
+  if (!queued.ok()) reactor->Finish(ToGrpcStatus(queued));
+}
+
+grpc::ServerUnaryReactor* ConsentServiceImpl::CheckCookie(
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
+    grpc::ByteBuffer* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  consent::v1::CheckCookieRequest req;
+  absl::Status s = ParseRequest(*request, &req);
+  if (s.ok()) {
+    s = ValidateSubjectQuery(req.subject_id(), req.region(),
+                             req.min_consent_version());
+  }
+  if (s.ok()) {
+    s = ValidateIdentifier(req.cookie_name(), "cookie_name",
+                           kMaxCookieNameBytes);
+  }
+  if (!s.ok()) return Fail(reactor, s);
+  absl::StatusOr<Snapshot> snapshot = CurrentPolicy(ctx_.policies);
+  if (!snapshot.ok()) return Fail(reactor, snapshot.status());
+
+  const bool independent =
+      SubjectIndependent(*(*snapshot)->current(), req.cookie_name());
+  std::string subject_id = std::move(*req.mutable_subject_id());
+  const int64_t min_version = req.min_consent_version();
+  Answer answer = [this, snapshot = *std::move(snapshot),
+                   req = std::move(req),
+                   response](const SubjectState& subject) {
+    const EvaluationContext eval{snapshot->current(),
+                                 ctx_.regions->Lookup(req.region()), req.gpc(),
+                                 ctx_.clock->Now(), ctx_.consent_ttl};
+    consent::v1::CheckCookieResponse out;
+    FillCheck(eval, subject, req.cookie_name(), ctx_.metrics, &out);
+    return SerializeResponse(out, response);
+  };
+  if (independent) {
+    // Answered without the database, even when it is down; the version is
+    // the cached one when known.
+    SubjectState subject;
+    ctx_.cache->Read(subject_id, [&](const SubjectState& cached) {
+      subject.consent_version = cached.consent_version;
+    });
+    reactor->Finish(std::move(answer)(subject));
+    return reactor;
+  }
+  WithSubject(reactor, std::move(subject_id), min_version, std::move(answer));
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* ConsentServiceImpl::CheckCookies(
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
+    grpc::ByteBuffer* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  consent::v1::CheckCookiesRequest req;
+  absl::Status s = ParseRequest(*request, &req);
+  if (s.ok()) {
+    s = ValidateSubjectQuery(req.subject_id(), req.region(),
+                             req.min_consent_version());
+  }
+  if (s.ok() && req.cookie_names().empty()) {
+    s = absl::InvalidArgumentError("cookie_names must name at least one cookie");
+  }
+  if (s.ok() && req.cookie_names_size() > kMaxCookiesPerCheck) {
+    s = absl::InvalidArgumentError(
+        absl::StrCat("cookie_names may name at most ", kMaxCookiesPerCheck,
+                     " cookies (got ", req.cookie_names_size(), ")"));
+  }
+  for (int i = 0; s.ok() && i < req.cookie_names_size(); ++i) {
+    s = ValidateIdentifier(req.cookie_names(i),
+                           absl::StrCat("cookie_names[", i, "]"),
+                           kMaxCookieNameBytes);
+  }
+  if (!s.ok()) return Fail(reactor, s);
+  absl::StatusOr<Snapshot> snapshot = CurrentPolicy(ctx_.policies);
+  if (!snapshot.ok()) return Fail(reactor, snapshot.status());
+
+  const bool independent = std::all_of(
+      req.cookie_names().begin(), req.cookie_names().end(),
+      [&](const std::string& name) {
+        return SubjectIndependent(*(*snapshot)->current(), name);
+      });
+  std::string subject_id = std::move(*req.mutable_subject_id());
+  const int64_t min_version = req.min_consent_version();
+  Answer answer = [this, snapshot = *std::move(snapshot),
+                   req = std::move(req),
+                   response](const SubjectState& subject) {
+    const EvaluationContext eval{snapshot->current(),
+                                 ctx_.regions->Lookup(req.region()), req.gpc(),
+                                 ctx_.clock->Now(), ctx_.consent_ttl};
+    consent::v1::CheckCookiesResponse out;
+    out.mutable_results()->Reserve(req.cookie_names_size());
+    for (const std::string& name : req.cookie_names()) {
+      FillCheck(eval, subject, name, ctx_.metrics, out.add_results());
+    }
+    return SerializeResponse(out, response);
+  };
+  if (independent) {
+    SubjectState subject;
+    ctx_.cache->Read(subject_id, [&](const SubjectState& cached) {
+      subject.consent_version = cached.consent_version;
+    });
+    reactor->Finish(std::move(answer)(subject));
+    return reactor;
+  }
+  WithSubject(reactor, std::move(subject_id), min_version, std::move(answer));
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* ConsentServiceImpl::RecordConsent(
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
+    grpc::ByteBuffer* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  consent::v1::RecordConsentRequest req;
+  absl::Status s = ParseRequest(*request, &req);
+  if (s.ok()) s = ValidateRecord(req);
+  if (!s.ok()) return Fail(reactor, s);
+
+  Decision d;
+  d.subject_id = req.subject_id();
+  d.policy_version = req.policy_version();
+  d.choices.assign(req.choices().begin(), req.choices().end());
+  std::sort(d.choices.begin(), d.choices.end());
+  d.source = SourceFromProto(req.source());
+  d.region = req.region();
+  d.gpc = req.gpc();
+  d.idempotency_key = req.idempotency_key();
+  d.expected_version = req.expected_version();
+  d.actor = std::string(kAnonymousActor);
+  // PostgreSQL keeps microseconds: truncate so the answer equals the record.
+  d.recorded_at = absl::FromUnixMicros(absl::ToUnixMicros(ctx_.clock->Now()));
+
+  absl::Status queued = ctx_.work->Submit([this, reactor, response,
+                                           d = std::move(d)]() {
+    absl::StatusOr<Snapshot> snapshot =
+        ctx_.policies->FindVersion(d.policy_version);
+    if (!snapshot.ok()) {
+      reactor->Finish(ToGrpcStatus(
+          absl::IsNotFound(snapshot.status())
+              ? absl::InvalidArgumentError(absl::StrCat(
+                    "policy_version \"", d.policy_version,
+                    "\" is not a published policy"))
+              : snapshot.status()));
+      return;
+    }
+    const CompiledPolicy& policy =
+        *(*snapshot)->history->Find(d.policy_version);
+    if (absl::Status v = ValidateChoices(d, policy); !v.ok()) {
+      reactor->Finish(ToGrpcStatus(v));
+      return;
+    }
+    absl::StatusOr<RecordOutcome> outcome = ctx_.store->RecordDecision(d);
+    if (!outcome.ok()) {
+      reactor->Finish(ToGrpcStatus(outcome.status()));
+      return;
+    }
+    ctx_.cache->Put(d.subject_id, outcome->state);
+    if (!outcome->replayed) ctx_.metrics->CountDecision(d.source);
+    consent::v1::RecordConsentResponse out;
+    out.set_consent_version(outcome->consent_version);
+    SetTimestamp(outcome->recorded_at, out.mutable_recorded_at());
+    out.set_replayed(outcome->replayed);
+    reactor->Finish(SerializeResponse(out, response));
+  });
+  if (!queued.ok()) return Fail(reactor, queued);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* ConsentServiceImpl::GetConsent(
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
+    grpc::ByteBuffer* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  consent::v1::GetConsentRequest req;
+  absl::Status s = ParseRequest(*request, &req);
+  if (s.ok()) {
+    s = ValidateSubjectQuery(req.subject_id(), req.region(),
+                             req.min_consent_version());
+  }
+  if (!s.ok()) return Fail(reactor, s);
+  absl::StatusOr<Snapshot> snapshot = CurrentPolicy(ctx_.policies);
+  if (!snapshot.ok()) return Fail(reactor, snapshot.status());
+
+  std::string subject_id = std::move(*req.mutable_subject_id());
+  const int64_t min_version = req.min_consent_version();
+  Answer answer = [this, req = std::move(req),
+                   response](const SubjectState& subject) {
+    // The snapshot is taken now: a read-through may have loaded new policies.
+    const Snapshot latest = ctx_.policies->Get();
+    const EvaluationContext eval{latest->current(),
+                                 ctx_.regions->Lookup(req.region()), req.gpc(),
+                                 ctx_.clock->Now(), ctx_.consent_ttl};
+    const ConsentSummary summary = Summarize(eval, subject);
+    consent::v1::GetConsentResponse out;
+    out.set_consent_version(subject.consent_version);
+    if (subject.consent_version > 0) {
+      if (const CompiledPolicy* p =
+              latest->history->FindBySeq(subject.latest_policy_seq)) {
+        out.set_policy_version(p->version());
+      }
+      SetTimestamp(subject.latest_decided_at, out.mutable_decided_at());
+    }
+    for (size_t i = 0; i < summary.categories.size(); ++i) {
+      const CategoryVerdict& v = summary.categories[i];
+      consent::v1::CategoryConsent* c = out.add_categories();
+      c->set_category(eval.policy->categories()[i].def->id);
+      c->set_state(StateToProto(v.state));
+      c->set_allowed(v.allowed);
+      c->set_reason(ReasonToProto(v.reason));
+      if (v.choice != nullptr) {
+        SetTimestamp(v.choice->decided_at, c->mutable_decided_at());
+        SetTimestamp(v.expires_at, c->mutable_expires_at());
+      }
+    }
+    out.set_banner_required(summary.banner_required);
+    if (summary.earliest_expiry != absl::InfiniteFuture()) {
+      SetTimestamp(summary.earliest_expiry, out.mutable_expires_at());
+    }
+    out.set_current_policy_version(eval.policy->version());
+    return SerializeResponse(out, response);
+  };
+  WithSubject(reactor, std::move(subject_id), min_version, std::move(answer));
+  return reactor;
+}
+
+}  // namespace consentd

@@ -1,0 +1,56 @@
+// consent.v1.ConsentService: checks answered from the cache (reading through
+// to PostgreSQL on a miss), and decisions recorded durably. Thin: validates,
+// calls core/ and storage/, maps errors.
+#ifndef CONSENTD_SERVER_CONSENT_SERVICE_H_
+#define CONSENTD_SERVER_CONSENT_SERVICE_H_
+
+#include <string>
+
+#include "absl/functional/any_invocable.h"
+#include "consent/v1/consent.grpc.pb.h"
+#include "server/service_context.h"
+
+namespace consentd {
+
+using ConsentServiceBase = consent::v1::ConsentService::WithRawCallbackMethod_CheckCookie<
+    consent::v1::ConsentService::WithRawCallbackMethod_CheckCookies<
+        consent::v1::ConsentService::WithRawCallbackMethod_RecordConsent<
+            consent::v1::ConsentService::WithRawCallbackMethod_GetConsent<
+                consent::v1::ConsentService::Service>>>>;
+
+// Thread-safe; handlers never block a gRPC thread on the database.
+class ConsentServiceImpl final : public ConsentServiceBase {
+ public:
+  explicit ConsentServiceImpl(const ServiceContext& ctx) : ctx_(ctx) {}
+
+  grpc::ServerUnaryReactor* CheckCookie(grpc::CallbackServerContext* context,
+                                        const grpc::ByteBuffer* request,
+                                        grpc::ByteBuffer* response) override;
+  grpc::ServerUnaryReactor* CheckCookies(grpc::CallbackServerContext* context,
+                                         const grpc::ByteBuffer* request,
+                                         grpc::ByteBuffer* response) override;
+  grpc::ServerUnaryReactor* RecordConsent(grpc::CallbackServerContext* context,
+                                          const grpc::ByteBuffer* request,
+                                          grpc::ByteBuffer* response) override;
+  grpc::ServerUnaryReactor* GetConsent(grpc::CallbackServerContext* context,
+                                       const grpc::ByteBuffer* request,
+                                       grpc::ByteBuffer* response) override;
+
+ private:
+  // Answers with `answer(state)` once the subject's state at version >=
+  // `min_version` is known: inline on a cache hit, otherwise on the work
+  // queue after reading PostgreSQL (which fills the cache). `answer` returns
+  // the status to finish the call with.
+  using Answer = absl::AnyInvocable<grpc::Status(const SubjectState&) &&>;
+  void WithSubject(grpc::ServerUnaryReactor* reactor, std::string subject_id,
+                   int64_t min_version, Answer answer);
+
+  // Reads the subject from PostgreSQL and caches it.
+  absl::StatusOr<SubjectState> ReadThrough(const std::string& subject_id);
+
+  const ServiceContext ctx_;
+};
+
+}  // namespace consentd
+
+#endif  // CONSENTD_SERVER_CONSENT_SERVICE_H_

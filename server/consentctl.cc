@@ -1,0 +1,372 @@
+// consentctl: a command-line client for consentd, so a person can try and
+// operate the service without writing code. Run `consentctl --help`.
+//
+// Exit codes: 0 success (for `check`: every cookie allowed), 1 `check`
+// answered denied for some cookie, 2 usage error, 3 the call failed.
+#include <grpcpp/grpcpp.h>
+#include <google/protobuf/util/json_util.h>
+
+#include <cstdlib>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/time.h"
+#include "consent/v1/consent.grpc.pb.h"
+#include "consent/v1/policy.grpc.pb.h"
+#include "server/codec.h"
+
+ABSL_FLAG(std::string, addr, "",
+          "consentd address (default $CONSENTD_ADDR or localhost:50051).");
+ABSL_FLAG(std::string, token, "",
+          "Bearer token (default $CONSENTD_TOKEN).");
+ABSL_FLAG(absl::Duration, timeout, absl::Seconds(10), "Deadline per call.");
+ABSL_FLAG(bool, json, false, "Print responses as protobuf JSON.");
+ABSL_FLAG(std::string, region, "", "Region, e.g. DE or US-CA.");
+ABSL_FLAG(bool, gpc, false, "The request carries a Global Privacy Control signal.");
+ABSL_FLAG(int64_t, min_consent_version, 0,
+          "check/get: never answer from an older version (read-your-writes).");
+ABSL_FLAG(std::string, source, "api",
+          "record: banner, preferences_center, api, support or import.");
+ABSL_FLAG(std::string, policy_version, "",
+          "record: the policy the subject saw (default: the current one).");
+ABSL_FLAG(std::string, idempotency_key, "", "record: idempotency key.");
+ABSL_FLAG(int64_t, expected_version, 0,
+          "record: fail with ABORTED unless the subject is at this version.");
+
+namespace consentd {
+namespace {
+
+constexpr int kExitDenied = 1;
+constexpr int kExitUsage = 2;
+constexpr int kExitFailed = 3;
+
+constexpr char kUsage[] = R"(consentctl: a command-line client for consentd.
+
+Usage: consentctl [flags] COMMAND ARGS...
+
+  check SUBJECT COOKIE [COOKIE...]   may these cookies be set? (exit 0: all
+                                     allowed, 1: some denied)
+  record SUBJECT CATEGORY=true|false [...]
+                                     record a decision
+  get SUBJECT                        the subject's state per category
+  policy publish FILE                publish a policy (protobuf JSON)
+  policy get [VERSION]               print a policy (default: current)
+  policy list                        list published policies
+
+Examples:
+  consentctl record user-42 statistics=true marketing=false
+  consentctl check user-42 ia_stats_events refreshToken
+  consentctl --region=US-CA --gpc check user-42 ia_mkt_source
+
+Flags: see --helpfull. Exit codes: 0 ok, 1 denied, 2 usage, 3 call failed.)";
+
+int Usage(const std::string& message) {
+  std::cerr << "consentctl: " << message << "\n"
+            << "Run consentctl --help for usage.\n";
+  return kExitUsage;
+}
+
+std::string EnvOr(const std::string& flag, const char* var,
+                  const char* fallback) {
+  if (!flag.empty()) return flag;
+  const char* value = std::getenv(var);
+  return value != nullptr && *value != '\0' ? value : fallback;
+}
+
+class Client {
+ public:
+  Client()
+      : channel_(grpc::CreateChannel(
+            EnvOr(absl::GetFlag(FLAGS_addr), "CONSENTD_ADDR",
+                  "localhost:50051"),
+            grpc::InsecureChannelCredentials())),
+        consent_(consent::v1::ConsentService::NewStub(channel_)),
+        policy_(consent::v1::PolicyService::NewStub(channel_)),
+        token_(EnvOr(absl::GetFlag(FLAGS_token), "CONSENTD_TOKEN", "")) {}
+
+  void Prepare(grpc::ClientContext* context) const {
+    context->set_deadline(absl::ToChronoTime(
+        absl::Now() + absl::GetFlag(FLAGS_timeout)));
+    if (!token_.empty()) {
+      context->AddMetadata("authorization", "Bearer " + token_);
+    }
+  }
+
+  consent::v1::ConsentService::Stub& consent() { return *consent_; }
+  consent::v1::PolicyService::Stub& policy() { return *policy_; }
+
+ private:
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<consent::v1::ConsentService::Stub> consent_;
+  std::unique_ptr<consent::v1::PolicyService::Stub> policy_;
+  std::string token_;
+};
+
+int Failed(const grpc::Status& status) {
+  static const char* const kCodes[] = {
+      "OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED",
+      "NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED",
+      "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED",
+      "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED"};
+  const int code = status.error_code();
+  std::cerr << "consentctl: "
+            << (code >= 0 && code <= 16 ? kCodes[code] : "UNKNOWN") << ": "
+            << status.error_message() << "\n";
+  return kExitFailed;
+}
+
+void PrintJson(const google::protobuf::Message& message) {
+  google::protobuf::util::JsonPrintOptions options;
+  options.add_whitespace = true;
+  options.preserve_proto_field_names = true;
+  std::string json;
+  (void)google::protobuf::util::MessageToJsonString(message, &json, options);
+  std::cout << json;
+}
+
+std::string Name(const google::protobuf::EnumDescriptor* type, int value,
+                 absl::string_view prefix) {
+  const google::protobuf::EnumValueDescriptor* v = type->FindValueByNumber(value);
+  if (v == nullptr) return absl::StrCat(value);
+  std::string name = v->name();
+  if (absl::StartsWith(name, prefix)) name = name.substr(prefix.size());
+  return name;
+}
+
+std::string FormatTime(const google::protobuf::Timestamp& ts) {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", FromTimestamp(ts),
+                          absl::UTCTimeZone());
+}
+
+void PrintCheck(const std::string& cookie,
+                const consent::v1::CheckCookieResponse& r) {
+  std::cout << cookie << ": " << (r.allowed() ? "allowed" : "denied")
+            << "  category=" << (r.category().empty() ? "-" : r.category())
+            << " reason="
+            << Name(consent::v1::Reason_descriptor(), r.reason(), "REASON_")
+            << " max_age=" << r.max_age_seconds() << "s lifetime="
+            << Name(consent::v1::CookieLifetime_descriptor(), r.lifetime(),
+                    "LIFETIME_")
+            << " consent_version=" << r.consent_version()
+            << " policy=" << r.policy_version() << "\n";
+}
+
+int Check(Client& client, const std::vector<char*>& args) {
+  if (args.size() < 3) return Usage("check needs SUBJECT and COOKIE");
+  grpc::ClientContext context;
+  client.Prepare(&context);
+  consent::v1::CheckCookiesRequest request;
+  request.set_subject_id(args[1]);
+  for (size_t i = 2; i < args.size(); ++i) request.add_cookie_names(args[i]);
+  request.set_region(absl::GetFlag(FLAGS_region));
+  request.set_gpc(absl::GetFlag(FLAGS_gpc));
+  request.set_min_consent_version(absl::GetFlag(FLAGS_min_consent_version));
+  consent::v1::CheckCookiesResponse response;
+  grpc::Status status =
+      client.consent().CheckCookies(&context, request, &response);
+  if (!status.ok()) return Failed(status);
+  bool all_allowed = true;
+  if (absl::GetFlag(FLAGS_json)) PrintJson(response);
+  for (int i = 0; i < response.results_size(); ++i) {
+    if (!absl::GetFlag(FLAGS_json)) {
+      PrintCheck(request.cookie_names(i), response.results(i));
+    }
+    all_allowed = all_allowed && response.results(i).allowed();
+  }
+  return all_allowed ? 0 : kExitDenied;
+}
+
+absl::StatusOr<std::string> CurrentPolicyVersion(Client& client) {
+  grpc::ClientContext context;
+  client.Prepare(&context);
+  consent::v1::Policy policy;
+  grpc::Status status = client.policy().GetPolicy(
+      &context, consent::v1::GetPolicyRequest(), &policy);
+  if (!status.ok()) {
+    return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
+                        status.error_message());
+  }
+  return policy.version();
+}
+
+int Record(Client& client, const std::vector<char*>& args) {
+  if (args.size() < 3) {
+    return Usage("record needs SUBJECT and at least one CATEGORY=true|false");
+  }
+  consent::v1::RecordConsentRequest request;
+  request.set_subject_id(args[1]);
+  for (size_t i = 2; i < args.size(); ++i) {
+    std::pair<std::string, std::string> kv =
+        absl::StrSplit(args[i], absl::MaxSplits('=', 1));
+    bool granted;
+    if (kv.second == "true" || kv.second == "yes" || kv.second == "1") {
+      granted = true;
+    } else if (kv.second == "false" || kv.second == "no" || kv.second == "0") {
+      granted = false;
+    } else {
+      return Usage(absl::StrCat("\"", args[i],
+                                "\" is not CATEGORY=true or CATEGORY=false"));
+    }
+    (*request.mutable_choices())[kv.first] = granted;
+  }
+  const std::string source = absl::GetFlag(FLAGS_source);
+  const google::protobuf::EnumValueDescriptor* value =
+      consent::v1::ConsentSource_descriptor()->FindValueByName(
+          "SOURCE_" + absl::AsciiStrToUpper(source));
+  if (value == nullptr || value->number() == 0) {
+    return Usage(absl::StrCat("--source=", source,
+                              " is not banner, preferences_center, api, "
+                              "support or import"));
+  }
+  request.set_source(static_cast<consent::v1::ConsentSource>(value->number()));
+  std::string version = absl::GetFlag(FLAGS_policy_version);
+  if (version.empty()) {
+    absl::StatusOr<std::string> current = CurrentPolicyVersion(client);
+    if (!current.ok()) {
+      return Failed(grpc::Status(
+          static_cast<grpc::StatusCode>(current.status().code()),
+          absl::StrCat("cannot find the current policy: ",
+                       current.status().message())));
+    }
+    version = *current;
+  }
+  request.set_policy_version(version);
+  request.set_region(absl::GetFlag(FLAGS_region));
+  request.set_gpc(absl::GetFlag(FLAGS_gpc));
+  request.set_idempotency_key(absl::GetFlag(FLAGS_idempotency_key));
+  request.set_expected_version(absl::GetFlag(FLAGS_expected_version));
+
+  grpc::ClientContext context;
+  client.Prepare(&context);
+  consent::v1::RecordConsentResponse response;
+  grpc::Status status =
+      client.consent().RecordConsent(&context, request, &response);
+  if (!status.ok()) return Failed(status);
+  if (absl::GetFlag(FLAGS_json)) {
+    PrintJson(response);
+  } else {
+    std::cout << (response.replayed() ? "replayed" : "recorded")
+              << " consent_version=" << response.consent_version()
+              << " policy=" << version
+              << " recorded_at=" << FormatTime(response.recorded_at()) << "\n";
+  }
+  return 0;
+}
+
+int Get(Client& client, const std::vector<char*>& args) {
+  if (args.size() != 2) return Usage("get needs SUBJECT");
+  grpc::ClientContext context;
+  client.Prepare(&context);
+  consent::v1::GetConsentRequest request;
+  request.set_subject_id(args[1]);
+  request.set_region(absl::GetFlag(FLAGS_region));
+  request.set_gpc(absl::GetFlag(FLAGS_gpc));
+  request.set_min_consent_version(absl::GetFlag(FLAGS_min_consent_version));
+  consent::v1::GetConsentResponse r;
+  grpc::Status status = client.consent().GetConsent(&context, request, &r);
+  if (!status.ok()) return Failed(status);
+  if (absl::GetFlag(FLAGS_json)) {
+    PrintJson(r);
+    return 0;
+  }
+  std::cout << "subject " << args[1] << ": consent_version="
+            << r.consent_version();
+  if (r.consent_version() > 0) {
+    std::cout << " decided under policy " << r.policy_version() << " at "
+              << FormatTime(r.decided_at());
+  }
+  std::cout << "\ncurrent policy " << r.current_policy_version()
+            << (r.banner_required() ? "; banner required" : "; no banner needed");
+  if (r.has_expires_at()) std::cout << "; expires " << FormatTime(r.expires_at());
+  std::cout << "\n";
+  for (const consent::v1::CategoryConsent& c : r.categories()) {
+    std::cout << "  " << c.category() << ": "
+              << Name(consent::v1::CategoryState_descriptor(), c.state(),
+                      "STATE_")
+              << (c.allowed() ? " (allowed)" : " (denied)");
+    if (c.has_decided_at()) std::cout << " decided " << FormatTime(c.decided_at());
+    std::cout << "\n";
+  }
+  return 0;
+}
+
+int Policy(Client& client, const std::vector<char*>& args) {
+  const std::string verb = args.size() > 1 ? args[1] : "";
+  if (verb == "publish") {
+    if (args.size() != 3) return Usage("policy publish needs FILE");
+    absl::StatusOr<consent::v1::Policy> policy = ReadPolicyFile(args[2]);
+    if (!policy.ok()) return Usage(std::string(policy.status().message()));
+    grpc::ClientContext context;
+    client.Prepare(&context);
+    consent::v1::PublishPolicyRequest request;
+    *request.mutable_policy() = *std::move(policy);
+    consent::v1::PublishPolicyResponse r;
+    grpc::Status status = client.policy().PublishPolicy(&context, request, &r);
+    if (!status.ok()) return Failed(status);
+    if (absl::GetFlag(FLAGS_json)) {
+      PrintJson(r);
+    } else {
+      std::cout << (r.created() ? "published policy " : "already published: policy ")
+                << r.version() << " at " << FormatTime(r.published_at()) << "\n";
+    }
+    return 0;
+  }
+  if (verb == "get") {
+    if (args.size() > 3) return Usage("policy get takes at most a VERSION");
+    grpc::ClientContext context;
+    client.Prepare(&context);
+    consent::v1::GetPolicyRequest request;
+    if (args.size() == 3) request.set_version(args[2]);
+    consent::v1::Policy r;
+    grpc::Status status = client.policy().GetPolicy(&context, request, &r);
+    if (!status.ok()) return Failed(status);
+    PrintJson(r);
+    return 0;
+  }
+  if (verb == "list") {
+    grpc::ClientContext context;
+    client.Prepare(&context);
+    consent::v1::ListPoliciesResponse r;
+    grpc::Status status = client.policy().ListPolicies(
+        &context, consent::v1::ListPoliciesRequest(), &r);
+    if (!status.ok()) return Failed(status);
+    if (absl::GetFlag(FLAGS_json)) {
+      PrintJson(r);
+      return 0;
+    }
+    for (const consent::v1::PolicySummary& p : r.policies()) {
+      std::cout << p.version() << (p.current() ? " (current)" : "")
+                << "  published " << FormatTime(p.published_at()) << ", "
+                << p.category_count() << " categories, " << p.cookie_count()
+                << " cookies\n";
+    }
+    return 0;
+  }
+  return Usage("policy needs publish, get or list");
+}
+
+int Main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(kUsage);
+  std::vector<char*> args = absl::ParseCommandLine(argc, argv);
+  args.erase(args.begin());  // The program name.
+  if (args.empty()) return Usage("no command given");
+  Client client;
+  const std::string command = args[0];
+  if (command == "check") return Check(client, args);
+  if (command == "record") return Record(client, args);
+  if (command == "get") return Get(client, args);
+  if (command == "policy") return Policy(client, args);
+  return Usage(absl::StrCat("unknown command \"", command, "\""));
+}
+
+}  // namespace
+}  // namespace consentd
+
+int main(int argc, char** argv) { return consentd::Main(argc, argv); }

@@ -1,0 +1,138 @@
+#include "server/consentd.h"
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/security/server_credentials.h>
+#include <grpcpp/server_builder.h>
+#include <prometheus/exposer.h>
+
+#include <mutex>
+
+#include "absl/strings/str_cat.h"
+#include "migrations/embedded.h"
+#include "server/codec.h"
+#include "storage/logging.h"
+#include "storage/migrator.h"
+
+namespace consentd {
+namespace {
+
+void InitGrpcOnce() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    grpc::EnableDefaultHealthCheckService(true);
+    grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  });
+}
+
+}  // namespace
+
+Consentd::Consentd(const Config& config, Clock* clock)
+    : config_(config), clock_(clock) {}
+
+absl::StatusOr<std::unique_ptr<Consentd>> Consentd::Start(const Config& config,
+                                                          Clock* clock) {
+  std::unique_ptr<Consentd> d(new Consentd(config, clock));
+
+  absl::StatusOr<MigrationReport> migrated =
+      Migrate(config.database_url, EmbeddedMigrations());
+  if (!migrated.ok()) return migrated.status();
+  spdlog::info("database schema at version {} ({} migration(s) applied now)",
+               migrated->schema_version, migrated->applied);
+
+  absl::StatusOr<std::unique_ptr<Database>> db = Database::Open(
+      DatabaseOptions{.url = config.database_url,
+                      .pool_size = config.db_pool_size});
+  if (!db.ok()) return db.status();
+  d->db_ = *std::move(db);
+  d->store_ = std::make_unique<ConsentStore>(d->db_.get());
+  d->policies_ = std::make_unique<PolicyRegistry>(d->store_.get());
+  if (absl::Status s = d->policies_->Reload(); !s.ok()) return s;
+
+  if (config.bootstrap_policy) {
+    const consent::v1::Policy& policy = *config.bootstrap_policy;
+    if (d->policies_->Get()->history->Find(policy.version()) != nullptr) {
+      spdlog::info("bootstrap policy {} is already published",
+                   policy.version());
+    } else {
+      absl::StatusOr<PublishOutcome> published =
+          d->policies_->Publish(policy, "bootstrap", clock->Now());
+      if (absl::IsAlreadyExists(published.status())) {
+        spdlog::warn("bootstrap policy {} exists with other content; kept "
+                     "the published one",
+                     policy.version());
+      } else if (!published.ok()) {
+        return absl::Status(published.status().code(),
+                            absl::StrCat("bootstrap policy: ",
+                                         published.status().message()));
+      } else {
+        spdlog::info("published bootstrap policy {}", policy.version());
+      }
+    }
+  }
+  if (d->policies_->Get()->current() == nullptr) {
+    spdlog::warn("no cookie policy is published: checks will fail until one "
+                 "is (PolicyService.PublishPolicy or --bootstrap_policy)");
+  }
+
+  d->cache_ = std::make_unique<ConsentCache>();
+  d->metrics_ = std::make_unique<Metrics>();
+  d->work_ = std::make_unique<WorkQueue>(config.db_pool_size,
+                                         config.max_queued_tasks);
+  const ServiceContext ctx{d->store_.get(), d->policies_.get(),
+                           d->cache_.get(), d->work_.get(),
+                           &d->config_.regions, clock,
+                           d->metrics_.get(), config.consent_ttl};
+  d->consent_service_ = std::make_unique<ConsentServiceImpl>(ctx);
+  d->policy_service_ = std::make_unique<PolicyServiceImpl>(ctx);
+
+  if (!config.metrics_listen.empty()) {
+    try {
+      d->exposer_ = std::make_unique<prometheus::Exposer>(config.metrics_listen);
+    } catch (const std::exception& e) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "--metrics_listen: cannot serve metrics on ", config.metrics_listen,
+          ": ", e.what()));
+    }
+    d->exposer_->RegisterCollectable(d->metrics_->registry());
+  }
+
+  InitGrpcOnce();
+  grpc::ServerBuilder builder;
+  // Without this gRPC sets SO_REUSEPORT, and a second consentd on the same
+  // port would start and silently share the traffic.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  builder.AddListeningPort(config.listen, grpc::InsecureServerCredentials(),
+                           &d->port_);
+  builder.RegisterService(d->consent_service_.get());
+  builder.RegisterService(d->policy_service_.get());
+  d->server_ = builder.BuildAndStart();
+  if (d->server_ == nullptr || d->port_ == 0) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "--listen: cannot listen on ", config.listen,
+        " (address in use or invalid)"));
+  }
+  grpc::HealthCheckServiceInterface* health =
+      d->server_->GetHealthCheckService();
+  health->SetServingStatus(true);
+  health->SetServingStatus("consent.v1.ConsentService", true);
+  health->SetServingStatus("consent.v1.PolicyService", true);
+  spdlog::info("consentd serving gRPC on port {}", d->port_);
+  return d;
+}
+
+void Consentd::Shutdown(absl::Duration grace) {
+  if (shut_down_) return;
+  shut_down_ = true;
+  if (server_ != nullptr) {
+    server_->GetHealthCheckService()->SetServingStatus(false);
+    server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
+    server_->Wait();
+  }
+  work_.reset();  // Runs what is queued, then joins.
+  spdlog::info("consentd stopped");
+}
+
+Consentd::~Consentd() { Shutdown(absl::Seconds(5)); }
+
+}  // namespace consentd

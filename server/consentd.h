@@ -1,0 +1,68 @@
+// One consentd server: the composition of storage, cache, policies and the
+// gRPC services, with its start-up sequence and its shutdown.
+#ifndef CONSENTD_SERVER_CONSENTD_H_
+#define CONSENTD_SERVER_CONSENTD_H_
+
+#include <grpcpp/server.h>
+
+#include <memory>
+
+#include "absl/status/statusor.h"
+#include "core/clock.h"
+#include "core/consent_cache.h"
+#include "server/config.h"
+#include "server/consent_service.h"
+#include "server/metrics.h"
+#include "server/policy_registry.h"
+#include "server/policy_service.h"
+#include "server/work_queue.h"
+#include "storage/consent_store.h"
+#include "storage/database.h"
+
+namespace prometheus {
+class Exposer;
+}
+
+namespace consentd {
+
+// Thread-safe.
+class Consentd {
+ public:
+  // Connects to PostgreSQL, applies migrations, loads the policies,
+  // publishes the bootstrap policy, then serves gRPC (and /metrics). Errors
+  // name what failed: Unavailable (database), InvalidArgument (bootstrap
+  // policy), FailedPrecondition (cannot listen; edited migration).
+  // `clock` must outlive the server.
+  static absl::StatusOr<std::unique_ptr<Consentd>> Start(const Config& config,
+                                                         Clock* clock);
+
+  // Stops taking calls, lets in-flight calls finish for up to `grace`, then
+  // cancels the rest. Idempotent.
+  void Shutdown(absl::Duration grace);
+  ~Consentd();
+
+  // The bound gRPC port (useful with port 0).
+  int port() const { return port_; }
+
+ private:
+  explicit Consentd(const Config& config, Clock* clock);
+
+  const Config config_;
+  Clock* const clock_;
+  std::unique_ptr<Database> db_;
+  std::unique_ptr<ConsentStore> store_;
+  std::unique_ptr<PolicyRegistry> policies_;
+  std::unique_ptr<ConsentCache> cache_;
+  std::unique_ptr<Metrics> metrics_;
+  std::unique_ptr<WorkQueue> work_;
+  std::unique_ptr<ConsentServiceImpl> consent_service_;
+  std::unique_ptr<PolicyServiceImpl> policy_service_;
+  std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<prometheus::Exposer> exposer_;
+  int port_ = 0;
+  bool shut_down_ = false;
+};
+
+}  // namespace consentd
+
+#endif  // CONSENTD_SERVER_CONSENTD_H_

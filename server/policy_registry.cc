@@ -1,0 +1,89 @@
+#include "server/policy_registry.h"
+
+#include "absl/strings/str_cat.h"
+#include "server/codec.h"
+#include "storage/logging.h"
+
+namespace consentd {
+namespace {
+
+std::shared_ptr<const PolicySnapshot> EmptySnapshot() {
+  auto snapshot = std::make_shared<PolicySnapshot>();
+  snapshot->history = *PolicyHistory::Build({});
+  return snapshot;
+}
+
+}  // namespace
+
+PolicyRegistry::PolicyRegistry(ConsentStore* store)
+    : store_(store), current_(EmptySnapshot()) {}
+
+std::shared_ptr<const PolicySnapshot> PolicyRegistry::Get() const {
+  absl::ReaderMutexLock lock(&mu_);
+  return current_;
+}
+
+absl::Status PolicyRegistry::Reload() {
+  absl::MutexLock reload_lock(&reload_mu_);
+  absl::StatusOr<std::vector<StoredPolicy>> stored = store_->LoadPolicies();
+  if (!stored.ok()) return stored.status();
+
+  const std::shared_ptr<const PolicySnapshot> old = Get();
+  const auto& known = old->history->all();
+  bool same = known.size() == stored->size();
+  for (size_t i = 0; same && i < known.size(); ++i) {
+    same = known[i]->seq() == (*stored)[i].seq;
+  }
+  if (same) return absl::OkStatus();
+
+  auto snapshot = std::make_shared<PolicySnapshot>();
+  std::vector<PublishedPolicy> published;
+  for (const StoredPolicy& s : *stored) {
+    consent::v1::Policy proto;
+    if (!proto.ParseFromString(s.body)) {
+      return absl::InternalError(
+          absl::StrCat("stored policy ", s.version, " does not decode"));
+    }
+    published.push_back(
+        PublishedPolicy{PolicyFromProto(proto), s.seq, s.published_at});
+    snapshot->protos.push_back(std::move(proto));
+  }
+  absl::StatusOr<std::shared_ptr<const PolicyHistory>> history =
+      PolicyHistory::Build(std::move(published));
+  if (!history.ok()) return absl::InternalError(history.status().message());
+  snapshot->history = *std::move(history);
+  if (const CompiledPolicy* current = snapshot->current()) {
+    spdlog::info("policies loaded: {}, current {}",
+                 snapshot->history->all().size(), current->version());
+  }
+  absl::MutexLock lock(&mu_);
+  current_ = std::move(snapshot);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<PublishOutcome> PolicyRegistry::Publish(
+    const consent::v1::Policy& policy, const std::string& actor,
+    absl::Time now) {
+  if (absl::Status s = ValidatePolicy(PolicyFromProto(policy)); !s.ok()) {
+    return s;
+  }
+  absl::StatusOr<PublishOutcome> outcome = store_->PublishPolicy(
+      PolicyToPublish{policy.version(), CanonicalPolicyBytes(policy),
+                      PolicyToJson(policy, /*pretty=*/false), actor, now});
+  if (!outcome.ok()) return outcome;
+  if (absl::Status s = Reload(); !s.ok()) return s;
+  return outcome;
+}
+
+absl::StatusOr<std::shared_ptr<const PolicySnapshot>>
+PolicyRegistry::FindVersion(const std::string& version) {
+  std::shared_ptr<const PolicySnapshot> snapshot = Get();
+  if (snapshot->history->Find(version) != nullptr) return snapshot;
+  if (absl::Status s = Reload(); !s.ok()) return s;
+  snapshot = Get();
+  if (snapshot->history->Find(version) != nullptr) return snapshot;
+  return absl::NotFoundError(
+      absl::StrCat("no policy with version \"", version, "\" was published"));
+}
+
+}  // namespace consentd

@@ -1,0 +1,129 @@
+#include "server/policy_service.h"
+
+#include "absl/strings/str_cat.h"
+#include "core/validation.h"
+#include "server/codec.h"
+#include "server/status.h"
+#include "server/wire.h"
+
+namespace consentd {
+namespace {
+
+// Runs `work` on the queue and finishes the call with its status.
+template <typename Work>
+grpc::ServerUnaryReactor* RunQueued(WorkQueue* queue,
+                                    grpc::ServerUnaryReactor* reactor,
+                                    Work work) {
+  absl::Status queued = queue->Submit(
+      [reactor, work = std::move(work)]() mutable {
+        reactor->Finish(work());
+      });
+  if (!queued.ok()) reactor->Finish(ToGrpcStatus(queued));
+  return reactor;
+}
+
+}  // namespace
+
+grpc::ServerUnaryReactor* PolicyServiceImpl::PublishPolicy(
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
+    grpc::ByteBuffer* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  consent::v1::PublishPolicyRequest req;
+  absl::Status s = ParseRequest(*request, &req);
+  if (s.ok() && !req.has_policy()) {
+    s = absl::InvalidArgumentError("policy is required");
+  }
+  if (!s.ok()) {
+    reactor->Finish(ToGrpcStatus(s));
+    return reactor;
+  }
+  return RunQueued(
+      ctx_.work, reactor,
+      [this, req = std::move(req), response]() -> grpc::Status {
+        absl::StatusOr<PublishOutcome> outcome = ctx_.policies->Publish(
+            req.policy(), std::string(kAnonymousActor), ctx_.clock->Now());
+        if (!outcome.ok()) return ToGrpcStatus(outcome.status());
+        consent::v1::PublishPolicyResponse out;
+        out.set_version(req.policy().version());
+        out.set_created(outcome->created);
+        SetTimestamp(outcome->published_at, out.mutable_published_at());
+        return SerializeResponse(out, response);
+      });
+}
+
+grpc::ServerUnaryReactor* PolicyServiceImpl::GetPolicy(
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
+    grpc::ByteBuffer* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  consent::v1::GetPolicyRequest req;
+  absl::Status s = ParseRequest(*request, &req);
+  if (s.ok() && !req.version().empty()) {
+    s = ValidatePolicyVersion(req.version(), "version");
+  }
+  if (!s.ok()) {
+    reactor->Finish(ToGrpcStatus(s));
+    return reactor;
+  }
+  return RunQueued(
+      ctx_.work, reactor,
+      [this, version = req.version(), response]() -> grpc::Status {
+        if (absl::Status r = ctx_.policies->Reload(); !r.ok()) {
+          return ToGrpcStatus(r);
+        }
+        const std::shared_ptr<const PolicySnapshot> snapshot =
+            ctx_.policies->Get();
+        const CompiledPolicy* policy = version.empty()
+                                           ? snapshot->current()
+                                           : snapshot->history->Find(version);
+        if (policy == nullptr) {
+          return ToGrpcStatus(absl::NotFoundError(
+              version.empty()
+                  ? std::string("no policy has been published yet")
+                  : absl::StrCat("no policy with version \"", version,
+                                 "\" was published")));
+        }
+        const auto& all = snapshot->history->all();
+        for (size_t i = 0; i < all.size(); ++i) {
+          if (all[i].get() == policy) {
+            return SerializeResponse(snapshot->protos[i], response);
+          }
+        }
+        return grpc::Status(grpc::StatusCode::INTERNAL, "policy not indexed");
+      });
+}
+
+grpc::ServerUnaryReactor* PolicyServiceImpl::ListPolicies(
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
+    grpc::ByteBuffer* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  consent::v1::ListPoliciesRequest req;
+  if (absl::Status s = ParseRequest(*request, &req); !s.ok()) {
+    reactor->Finish(ToGrpcStatus(s));
+    return reactor;
+  }
+  return RunQueued(ctx_.work, reactor, [this, response]() -> grpc::Status {
+    if (absl::Status r = ctx_.policies->Reload(); !r.ok()) {
+      return ToGrpcStatus(r);
+    }
+    const std::shared_ptr<const PolicySnapshot> snapshot =
+        ctx_.policies->Get();
+    consent::v1::ListPoliciesResponse out;
+    const auto& all = snapshot->history->all();
+    for (size_t i = 0; i < all.size(); ++i) {
+      const consent::v1::Policy& proto = snapshot->protos[i];
+      consent::v1::PolicySummary* summary = out.add_policies();
+      summary->set_version(proto.version());
+      SetTimestamp(all[i]->published_at(), summary->mutable_published_at());
+      summary->set_category_count(proto.categories_size());
+      summary->set_cookie_count(proto.cookies_size());
+      *summary->mutable_reconsent_categories() = proto.reconsent_categories();
+      summary->set_current(i + 1 == all.size());
+    }
+    if (snapshot->current() != nullptr) {
+      out.set_current_version(snapshot->current()->version());
+    }
+    return SerializeResponse(out, response);
+  });
+}
+
+}  // namespace consentd

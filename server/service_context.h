@@ -1,0 +1,30 @@
+// What the gRPC services share: the parts built once in Consentd::Start.
+#ifndef CONSENTD_SERVER_SERVICE_CONTEXT_H_
+#define CONSENTD_SERVER_SERVICE_CONTEXT_H_
+
+#include "absl/time/time.h"
+#include "core/clock.h"
+#include "core/consent_cache.h"
+#include "core/regions.h"
+#include "server/metrics.h"
+#include "server/policy_registry.h"
+#include "server/work_queue.h"
+#include "storage/consent_store.h"
+
+namespace consentd {
+
+// Pointers are owned by Consentd and outlive the services.
+struct ServiceContext {
+  ConsentStore* store = nullptr;
+  PolicyRegistry* policies = nullptr;
+  ConsentCache* cache = nullptr;
+  WorkQueue* work = nullptr;
+  const RegionTable* regions = nullptr;
+  Clock* clock = nullptr;
+  Metrics* metrics = nullptr;
+  absl::Duration consent_ttl = absl::Hours(24 * 365);
+};
+
+}  // namespace consentd
+
+#endif  // CONSENTD_SERVER_SERVICE_CONTEXT_H_

@@ -1,0 +1,86 @@
+// The repository of consentd's state in PostgreSQL: published policies,
+// subjects' current state and their append-only decisions. Each method is one
+// transaction; SQL lives in statements.cc.
+#ifndef CONSENTD_STORAGE_CONSENT_STORE_H_
+#define CONSENTD_STORAGE_CONSENT_STORE_H_
+
+#include <cstdint>
+#include <string>
+#include "absl/strings/string_view.h"
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "core/decision.h"
+#include "core/subject_state.h"
+#include "storage/database.h"
+
+namespace consentd {
+
+// A policy as stored: its canonical bytes are opaque to storage (the server
+// encodes and decodes them).
+struct StoredPolicy {
+  int64_t seq = 0;
+  std::string version;
+  std::string body;  // Deterministic protobuf encoding of consent.v1.Policy.
+  absl::Time published_at;
+};
+
+struct PolicyToPublish {
+  std::string version;
+  std::string body;      // Deterministic protobuf encoding.
+  std::string document;  // The same policy as JSON, for people and SQL.
+  std::string actor;
+  absl::Time published_at;
+};
+
+struct PublishOutcome {
+  int64_t seq = 0;
+  absl::Time published_at;
+  // False when the identical policy was published before (a no-op).
+  bool created = false;
+};
+
+struct RecordOutcome {
+  int64_t consent_version = 0;
+  absl::Time recorded_at;
+  // True when the idempotency key was used before with the same payload:
+  // nothing was written and the first result is returned.
+  bool replayed = false;
+  // The subject's state after the call, for the cache.
+  SubjectState state;
+};
+
+// Thread-safe (each call takes a pooled connection).
+class ConsentStore {
+ public:
+  explicit ConsentStore(Database* db) : db_(db) {}
+
+  // Every published policy, in publish order.
+  absl::StatusOr<std::vector<StoredPolicy>> LoadPolicies();
+
+  // Publishes a policy. AlreadyExists when the version exists with other
+  // content.
+  absl::StatusOr<PublishOutcome> PublishPolicy(const PolicyToPublish& policy);
+
+  // The subject's current state; version 0 and no choices for a subject
+  // never seen.
+  absl::StatusOr<SubjectState> LoadSubject(absl::string_view subject_id);
+
+  // Records `decision` (validated by the caller against its policy) as the
+  // subject's next version, with its standing choices, in one transaction;
+  // returns only after the commit. Errors: Aborted (expected_version is set
+  // and is not the current version), AlreadyExists (the idempotency key was
+  // used with another payload), and those of Database::Transact.
+  absl::StatusOr<RecordOutcome> RecordDecision(const Decision& decision);
+
+ private:
+  Database* const db_;
+};
+
+// The JSON object {"category": granted, ...} of `choices`, as stored.
+std::string ChoicesJson(const std::vector<std::pair<std::string, bool>>& choices);
+
+}  // namespace consentd
+
+#endif  // CONSENTD_STORAGE_CONSENT_STORE_H_

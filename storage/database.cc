@@ -1,0 +1,190 @@
+#include "storage/database.h"
+
+#include <pqxx/pqxx>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "storage/logging.h"
+#include "storage/statements.h"
+
+namespace consentd {
+
+struct Database::Connection {
+  explicit Connection(const std::string& url) : conn(url) {}
+  pqxx::connection conn;
+};
+
+namespace {
+
+// SQLSTATE classes that mean "this connection or server is going away":
+// 08 connection exception, 57P01..57P05 shutdown and cancel by admin.
+bool IsConnectionLoss(const std::string& sqlstate) {
+  return absl::StartsWith(sqlstate, "08") || absl::StartsWith(sqlstate, "57P");
+}
+
+}  // namespace
+
+std::string SqlTime(absl::Time t) {
+  return absl::FormatTime("%Y-%m-%d %H:%M:%E6S+00", t, absl::UTCTimeZone());
+}
+
+Database::Database(DatabaseOptions options) : options_(std::move(options)) {}
+
+Database::~Database() = default;
+
+absl::StatusOr<std::unique_ptr<Database>> Database::Open(
+    DatabaseOptions options) {
+  std::unique_ptr<Database> db(new Database(std::move(options)));
+  absl::StatusOr<std::unique_ptr<Connection>> conn = db->Acquire();
+  if (!conn.ok()) return conn.status();
+  std::string encoding;
+  try {
+    pqxx::nontransaction tx((*conn)->conn);
+    encoding = tx.exec1("SHOW server_encoding")[0].as<std::string>();
+  } catch (const std::exception& e) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot query the database: ", e.what()));
+  }
+  db->Release(*std::move(conn), /*broken=*/false);
+  if (encoding != "UTF8") {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the database's encoding is ", encoding,
+        "; consentd needs UTF8 (CREATE DATABASE ... ENCODING 'UTF8')"));
+  }
+  return db;
+}
+
+absl::StatusOr<std::unique_ptr<Database::Connection>> Database::Acquire() {
+  {
+    absl::MutexLock lock(&mu_);
+    const auto available = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return !idle_.empty() || open_ < options_.pool_size;
+    };
+    if (!mu_.AwaitWithTimeout(absl::Condition(&available),
+                              options_.acquire_timeout)) {
+      return absl::UnavailableError(
+          absl::StrCat("no free database connection within ",
+                       absl::FormatDuration(options_.acquire_timeout)));
+    }
+    if (!idle_.empty()) {
+      std::unique_ptr<Connection> conn = std::move(idle_.back());
+      idle_.pop_back();
+      return conn;
+    }
+    ++open_;
+  }
+  // Open a new connection outside the lock.
+  try {
+    auto conn = std::make_unique<Connection>(options_.url);
+    conn->conn.set_client_encoding("UTF8");
+    for (const Statement& s : AllStatements()) {
+      conn->conn.prepare(std::string(s.name), std::string(s.sql));
+    }
+    return conn;
+  } catch (const std::exception& e) {
+    absl::MutexLock lock(&mu_);
+    --open_;
+    spdlog::warn("cannot connect to the database: {}", e.what());
+    return absl::UnavailableError(
+        absl::StrCat("database unreachable: ", e.what()));
+  }
+}
+
+void Database::Release(std::unique_ptr<Connection> connection, bool broken) {
+  broken = broken || !connection->conn.is_open();
+  if (!broken) {
+    absl::MutexLock lock(&mu_);
+    idle_.push_back(std::move(connection));
+    return;
+  }
+  // One lost connection usually means the server restarted or terminated
+  // every backend: close the idle ones too rather than fail on each in turn.
+  std::vector<std::unique_ptr<Connection>> closing;
+  {
+    absl::MutexLock lock(&mu_);
+    closing.swap(idle_);
+    open_ -= 1 + static_cast<int>(closing.size());
+  }
+  connection.reset();  // Close outside the lock.
+}
+
+template <typename Transaction>
+absl::Status Database::Run(absl::string_view what, Body body) {
+  absl::Status last;
+  for (int attempt = 1; attempt <= options_.max_attempts; ++attempt) {
+    absl::StatusOr<std::unique_ptr<Connection>> conn = Acquire();
+    if (!conn.ok()) return conn.status();
+    bool broken = false;
+    try {
+      absl::Status status;
+      {
+        // The transaction must end before its connection goes back to the
+        // pool, where another thread may take it.
+        Transaction tx((*conn)->conn);
+        status = body(tx);
+        if (status.ok()) {
+          tx.commit();
+        } else {
+          tx.abort();
+        }
+      }
+      Release(*std::move(conn), false);
+      return status;
+    } catch (const pqxx::in_doubt_error& e) {
+      Release(*std::move(conn), true);
+      spdlog::error("{}: commit outcome unknown: {}", what, e.what());
+      return absl::UnavailableError(absl::StrCat(
+          "the database connection was lost during commit; the outcome is "
+          "unknown (retry with the same idempotency_key)"));
+    } catch (const pqxx::broken_connection& e) {
+      broken = true;
+      last = absl::UnavailableError(
+          absl::StrCat("database connection lost: ", e.what()));
+    } catch (const pqxx::statement_completion_unknown& e) {
+      broken = true;
+      last = absl::UnavailableError(
+          absl::StrCat("database connection lost: ", e.what()));
+    } catch (const pqxx::transaction_rollback& e) {
+      // Serialization failure or deadlock: the transaction was rolled back.
+      last = absl::AbortedError(
+          absl::StrCat(what, ": concurrent update conflict: ", e.what()));
+    } catch (const pqxx::unique_violation& e) {
+      Release(*std::move(conn), false);
+      return absl::AlreadyExistsError(e.what());
+    } catch (const pqxx::sql_error& e) {
+      if (absl::StartsWith(e.sqlstate(), "40")) {
+        last = absl::AbortedError(
+            absl::StrCat(what, ": concurrent update conflict: ", e.what()));
+      } else if (!IsConnectionLoss(e.sqlstate())) {
+        Release(*std::move(conn), false);
+        spdlog::error("{}: database error {}: {}", what, e.sqlstate(),
+                      e.what());
+        return absl::InternalError(
+            absl::StrCat(what, ": database error ", e.sqlstate()));
+      } else {
+        broken = true;
+        last = absl::UnavailableError(
+            absl::StrCat("database unavailable: ", e.what()));
+      }
+    } catch (const std::exception& e) {
+      Release(*std::move(conn), true);
+      spdlog::error("{}: {}", what, e.what());
+      return absl::InternalError(absl::StrCat(what, ": ", e.what()));
+    }
+    Release(*std::move(conn), broken);
+    spdlog::warn("{}: attempt {} of {} failed: {}", what, attempt,
+                 options_.max_attempts, last.message());
+    if (!broken) absl::SleepFor(absl::Milliseconds(attempt));  // Back off.
+  }
+  return last;
+}
+
+absl::Status Database::Transact(absl::string_view what, Body body) {
+  return Run<pqxx::work>(what, body);
+}
+
+absl::Status Database::Read(absl::string_view what, Body body) {
+  return Run<pqxx::read_transaction>(what, body);
+}
+
+}  // namespace consentd

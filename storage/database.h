@@ -1,0 +1,98 @@
+// Access to PostgreSQL: a pool of libpqxx connections, each with every
+// statement of statements.h prepared, and a transaction runner that maps
+// libpqxx exceptions to absl::Status in one place. Nothing outside storage/
+// sees a libpqxx exception.
+#ifndef CONSENTD_STORAGE_DATABASE_H_
+#define CONSENTD_STORAGE_DATABASE_H_
+
+#include <memory>
+#include <string>
+#include "absl/strings/string_view.h"
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/functional/function_ref.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+
+namespace pqxx {
+class transaction_base;
+}  // namespace pqxx
+
+namespace consentd {
+
+struct DatabaseOptions {
+  // libpq connection string or URI.
+  std::string url;
+  // Connections in the pool; each belongs to one thread at a time.
+  int pool_size = 8;
+  // How long a caller waits for a free connection before Unavailable.
+  absl::Duration acquire_timeout = absl::Seconds(5);
+  // Attempts of one transaction on serialization failures, deadlocks and
+  // connections lost before commit.
+  int max_attempts = 5;
+};
+
+// A pool of connections to one database. Thread-safe.
+class Database {
+ public:
+  // Checks that the database is reachable (one connection is opened and kept)
+  // and that its encoding is UTF8. Unavailable when it cannot connect;
+  // FailedPrecondition for another encoding.
+  static absl::StatusOr<std::unique_ptr<Database>> Open(DatabaseOptions options);
+
+  ~Database();
+  Database(const Database&) = delete;
+  Database& operator=(const Database&) = delete;
+
+  using Body = absl::FunctionRef<absl::Status(pqxx::transaction_base&)>;
+
+  // Runs `body` in a READ COMMITTED transaction on a pooled connection and
+  // commits if it returns OK; any other status rolls back and is returned as
+  // is. The whole body runs again (so it must have no effect outside the
+  // transaction) after a serialization failure, a deadlock, or a connection
+  // lost before commit, up to max_attempts times. Errors:
+  //   Unavailable    database unreachable, no free connection, or the
+  //                  commit's outcome is unknown (connection lost in COMMIT);
+  //   Aborted        still conflicting after every attempt;
+  //   AlreadyExists  a unique constraint rejected a write;
+  //   Internal       any other database error (logged, with `what`).
+  absl::Status Transact(absl::string_view what, Body body);
+
+  // Like Transact, in a read-only transaction.
+  absl::Status Read(absl::string_view what, Body body);
+
+  const DatabaseOptions& options() const { return options_; }
+
+ private:
+  struct Connection;
+  explicit Database(DatabaseOptions options);
+
+  absl::StatusOr<std::unique_ptr<Connection>> Acquire();
+  // Returns a healthy connection to the pool, or closes a broken one.
+  void Release(std::unique_ptr<Connection> connection, bool broken);
+
+  template <typename Transaction>
+  absl::Status Run(absl::string_view what, Body body);
+
+  const DatabaseOptions options_;
+  absl::Mutex mu_;
+  std::vector<std::unique_ptr<Connection>> idle_ ABSL_GUARDED_BY(mu_);
+  // Connections open (idle or leased) or being opened.
+  int open_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+// Formats a time as a timestamptz literal in UTC
+// ("2026-01-12 10:00:00.000000+00"), whatever the process's TZ.
+std::string SqlTime(absl::Time t);
+
+// Reads the result of `(extract(epoch FROM t) * 1000000)::bigint`.
+inline absl::Time TimeFromMicros(int64_t micros) {
+  return absl::FromUnixMicros(micros);
+}
+
+}  // namespace consentd
+
+#endif  // CONSENTD_STORAGE_DATABASE_H_

@@ -1,0 +1,33 @@
+// Every SQL statement consentd runs, by name. Each is prepared on every pooled
+// connection when it opens; code runs them with exec_prepared(kName, ...).
+// Times cross the boundary as UTC text in ($n::timestamptz) and as Unix
+// microseconds out.
+#ifndef CONSENTD_STORAGE_STATEMENTS_H_
+#define CONSENTD_STORAGE_STATEMENTS_H_
+
+#include <span>
+#include "absl/strings/string_view.h"
+
+namespace consentd {
+
+struct Statement {
+  absl::string_view name;
+  absl::string_view sql;
+};
+
+// Statement names.
+inline constexpr char kInsertPolicy[] = "insert_policy";
+inline constexpr char kComparePolicy[] = "compare_policy";
+inline constexpr char kLoadPolicies[] = "load_policies";
+inline constexpr char kLoadSubject[] = "load_subject";
+inline constexpr char kBumpSubject[] = "bump_subject";
+inline constexpr char kInsertDecision[] = "insert_decision";
+inline constexpr char kUpsertChoices[] = "upsert_choices";
+inline constexpr char kDecisionByKey[] = "decision_by_key";
+
+// All statements, for preparing.
+std::span<const Statement> AllStatements();
+
+}  // namespace consentd
+
+#endif  // CONSENTD_STORAGE_STATEMENTS_H_

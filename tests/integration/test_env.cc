@@ -1,0 +1,187 @@
+#include "tests/integration/test_env.h"
+
+#include <grpcpp/generic/generic_stub.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <pqxx/pqxx>
+
+#include "absl/random/random.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
+#include "server/codec.h"
+
+namespace consentd::testing {
+namespace {
+
+// libpq key=value options of the test server, without dbname.
+std::string ServerOptions() {
+  const char* options = std::getenv("CONSENTD_TEST_POSTGRES");
+  if (options == nullptr || *options == '\0') {
+    ADD_FAILURE() << "CONSENTD_TEST_POSTGRES is not set: run integration "
+                     "tests through tests/run.sh, which starts PostgreSQL";
+    std::abort();
+  }
+  return options;
+}
+
+}  // namespace
+
+TestDatabase::TestDatabase() {
+  static std::atomic<int> counter{0};
+  absl::BitGen gen;
+  name_ = absl::StrCat("consentd_test_", getpid(), "_", counter++, "_",
+                       absl::Uniform<uint32_t>(gen));
+  pqxx::connection admin(ServerOptions() + " dbname=postgres");
+  pqxx::nontransaction tx(admin);
+  tx.exec(absl::StrCat("CREATE DATABASE ", name_, " ENCODING 'UTF8'"));
+  url_ = absl::StrCat(ServerOptions(), " dbname=", name_);
+}
+
+TestDatabase::~TestDatabase() {
+  try {
+    pqxx::connection admin(ServerOptions() + " dbname=postgres");
+    pqxx::nontransaction tx(admin);
+    tx.exec(absl::StrCat("DROP DATABASE IF EXISTS ", name_, " WITH (FORCE)"));
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << "cannot drop " << name_ << ": " << e.what();
+  }
+}
+
+std::string TestDatabase::Query(const std::string& sql) const {
+  pqxx::connection conn(url_);
+  pqxx::nontransaction tx(conn);
+  pqxx::result r = tx.exec(sql);
+  if (r.empty() || r[0][0].is_null()) return "";
+  return r[0][0].as<std::string>();
+}
+
+consent::v1::Policy SeedPolicy() {
+  absl::StatusOr<consent::v1::Policy> policy = ReadPolicyFile(
+      CONSENTD_SOURCE_DIR "/config/policies/2026-01-12.json");
+  EXPECT_TRUE(policy.ok()) << policy.status();
+  return *policy;
+}
+
+Config TestConfig(const std::string& db_url) {
+  Config config;
+  config.listen = "127.0.0.1:0";
+  config.database_url = db_url;
+  config.bootstrap_policy = SeedPolicy();
+  config.db_pool_size = 4;
+  return config;
+}
+
+std::unique_ptr<grpc::ClientContext> Context() {
+  auto context = std::make_unique<grpc::ClientContext>();
+  context->set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(30)));
+  return context;
+}
+
+TestServer::TestServer(Config config, Clock* clock)
+    : config_(std::move(config)), clock_(clock) {
+  Start();
+}
+
+TestServer::~TestServer() { Stop(); }
+
+void TestServer::Start() {
+  absl::StatusOr<std::unique_ptr<Consentd>> server =
+      Consentd::Start(config_, clock_);
+  ASSERT_TRUE(server.ok()) << server.status();
+  server_ = *std::move(server);
+  port_ = server_->port();
+  // A restart binds the same port, as a restarted process would.
+  config_.listen = absl::StrCat("127.0.0.1:", port_);
+  channel_ = grpc::CreateChannel(config_.listen,
+                                 grpc::InsecureChannelCredentials());
+  consent_ = consent::v1::ConsentService::NewStub(channel_);
+  policy_ = consent::v1::PolicyService::NewStub(channel_);
+}
+
+void TestServer::Stop() {
+  if (server_ != nullptr) server_->Shutdown(absl::Seconds(5));
+  server_.reset();
+}
+
+void TestServer::Restart() {
+  Stop();
+  Start();
+}
+
+Reply<consent::v1::CheckCookieResponse> TestServer::Check(
+    const std::string& subject, const std::string& cookie,
+    const std::string& region, bool gpc, int64_t min_consent_version) {
+  consent::v1::CheckCookieRequest request;
+  request.set_subject_id(subject);
+  request.set_cookie_name(cookie);
+  request.set_region(region);
+  request.set_gpc(gpc);
+  request.set_min_consent_version(min_consent_version);
+  Reply<consent::v1::CheckCookieResponse> reply;
+  reply.status =
+      consent_->CheckCookie(Context().get(), request, &reply.response);
+  return reply;
+}
+
+Reply<consent::v1::RecordConsentResponse> TestServer::Record(
+    const consent::v1::RecordConsentRequest& request) {
+  Reply<consent::v1::RecordConsentResponse> reply;
+  reply.status =
+      consent_->RecordConsent(Context().get(), request, &reply.response);
+  return reply;
+}
+
+Reply<consent::v1::RecordConsentResponse> TestServer::Record(
+    const std::string& subject,
+    std::initializer_list<std::pair<const std::string, bool>> choices,
+    const std::string& idempotency_key, int64_t expected_version) {
+  consent::v1::RecordConsentRequest request;
+  request.set_subject_id(subject);
+  request.set_policy_version("2026-01-12");
+  for (const auto& [category, granted] : choices) {
+    (*request.mutable_choices())[category] = granted;
+  }
+  request.set_source(consent::v1::SOURCE_BANNER);
+  request.set_idempotency_key(idempotency_key);
+  request.set_expected_version(expected_version);
+  return Record(request);
+}
+
+Reply<consent::v1::GetConsentResponse> TestServer::Get(
+    const std::string& subject, const std::string& region,
+    int64_t min_consent_version) {
+  consent::v1::GetConsentRequest request;
+  request.set_subject_id(subject);
+  request.set_region(region);
+  request.set_min_consent_version(min_consent_version);
+  Reply<consent::v1::GetConsentResponse> reply;
+  reply.status =
+      consent_->GetConsent(Context().get(), request, &reply.response);
+  return reply;
+}
+
+grpc::Status TestServer::CallRaw(const std::string& method,
+                                 const std::string& bytes) {
+  grpc::GenericStub stub(channel_);
+  grpc::Slice slice(bytes);
+  grpc::ByteBuffer request(&slice, 1);
+  grpc::ByteBuffer response;
+  auto context = Context();
+  absl::Notification done;
+  grpc::Status status;
+  stub.UnaryCall(context.get(), method, grpc::StubOptions(), &request,
+                 &response, [&](grpc::Status s) {
+                   status = std::move(s);
+                   done.Notify();
+                 });
+  done.WaitForNotification();
+  return status;
+}
+
+IntegrationTest::IntegrationTest() : clock_(Start()) {
+  server_ = std::make_unique<TestServer>(TestConfig(db_.url()), &clock_);
+}
+
+}  // namespace consentd::testing

@@ -1,0 +1,100 @@
+#include "core/cookie_matcher.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace consentd {
+namespace {
+
+TEST(GlobMatch, StarMatchesAnyRun) {
+  EXPECT_TRUE(GlobMatch("_ga_*", "_ga_Q7W2E9R4T1"));
+  EXPECT_TRUE(GlobMatch("_ga_*", "_ga_"));
+  EXPECT_FALSE(GlobMatch("_ga_*", "_ga"));
+  EXPECT_TRUE(GlobMatch("*", ""));
+  EXPECT_TRUE(GlobMatch("a*b*c", "aXXbYYc"));
+  EXPECT_TRUE(GlobMatch("a*b*c", "abc"));
+  EXPECT_FALSE(GlobMatch("a*b*c", "aXXbYY"));
+  EXPECT_TRUE(GlobMatch("*_session", "ia_stats_session"));
+  EXPECT_FALSE(GlobMatch("exact", "exactly"));
+  EXPECT_FALSE(GlobMatch("_GA_*", "_ga_1"));  // Case-sensitive.
+}
+
+std::optional<uint32_t> Match(const std::vector<std::string>& patterns,
+                              const std::string& name) {
+  return CookieMatcher(patterns).Match(name);
+}
+
+TEST(CookieMatcher, ExactBeatsGlob) {
+  EXPECT_EQ(Match({"_ga*", "_ga"}, "_ga"), 1u);
+  EXPECT_EQ(Match({"_ga", "_ga*"}, "_ga"), 0u);
+}
+
+TEST(CookieMatcher, LongestLiteralPrefixWins) {
+  const std::vector<std::string> patterns = {"_ga*", "_ga_*", "_gac_*", "*"};
+  EXPECT_EQ(CookieMatcher(patterns).Match("_ga_Q7W2E9R4T1"), 1u);
+  EXPECT_EQ(CookieMatcher(patterns).Match("_gac_UA-1"), 2u);
+  EXPECT_EQ(CookieMatcher(patterns).Match("_gaX"), 0u);
+  EXPECT_EQ(CookieMatcher(patterns).Match("other"), 3u);
+}
+
+TEST(CookieMatcher, PrefixMustMatchWholePattern) {
+  // "_ga_*_x" has the longer prefix but does not match; "_ga*" does.
+  const std::vector<std::string> patterns = {"_ga*", "_ga_*_x"};
+  EXPECT_EQ(CookieMatcher(patterns).Match("_ga_1"), 0u);
+  EXPECT_EQ(CookieMatcher(patterns).Match("_ga_1_x"), 1u);
+}
+
+TEST(CookieMatcher, SamePrefixPrefersMoreLiteralCharacters) {
+  const std::vector<std::string> patterns = {"id_*", "id_*_v2"};
+  EXPECT_EQ(CookieMatcher(patterns).Match("id_7_v2"), 1u);
+  EXPECT_EQ(CookieMatcher(patterns).Match("id_7"), 0u);
+}
+
+TEST(CookieMatcher, CaseSensitive) {
+  const std::vector<std::string> patterns = {"refreshToken", "Sess*"};
+  EXPECT_EQ(CookieMatcher(patterns).Match("refreshToken"), 0u);
+  EXPECT_EQ(CookieMatcher(patterns).Match("refreshtoken"), std::nullopt);
+  EXPECT_EQ(CookieMatcher(patterns).Match("sess1"), std::nullopt);
+  EXPECT_EQ(CookieMatcher(patterns).Match("Sess1"), 1u);
+}
+
+TEST(CookieMatcher, UnknownAndEmptyCatalog) {
+  EXPECT_EQ(CookieMatcher().Match("x"), std::nullopt);
+  EXPECT_EQ(Match({}, "x"), std::nullopt);
+  EXPECT_EQ(Match({"a", "b*"}, "c"), std::nullopt);
+}
+
+TEST(CookieMatcher, LargeCatalogAgreesWithLinearScan) {
+  // Thousands of patterns: the index must give the answer the precedence
+  // rules give when applied by brute force.
+  std::vector<std::string> patterns;
+  for (int i = 0; i < 3000; ++i) {
+    patterns.push_back("c" + std::to_string(i));
+    if (i % 3 == 0) patterns.push_back("g" + std::to_string(i) + "*");
+  }
+  patterns.push_back("g1*");
+  patterns.push_back("*");
+  const CookieMatcher matcher(patterns);
+  for (const char* name : {"c17", "g300x", "g1", "g12345", "zzz", "c3000"}) {
+    std::optional<uint32_t> expected;
+    size_t best_prefix = 0;
+    for (uint32_t i = 0; i < patterns.size(); ++i) {
+      if (patterns[i] == name) {
+        expected = i;
+        break;
+      }
+      const size_t star = patterns[i].find('*');
+      if (star == std::string::npos || !GlobMatch(patterns[i], name)) continue;
+      if (!expected || star > best_prefix) {
+        expected = i;
+        best_prefix = star;
+      }
+    }
+    EXPECT_EQ(matcher.Match(name), expected) << name;
+  }
+}
+
+}  // namespace
+}  // namespace consentd

@@ -1,0 +1,100 @@
+#include "core/policy.h"
+
+#include <gtest/gtest.h>
+
+#include "core/policy_catalog.h"
+#include "tests/unit/test_policies.h"
+
+namespace consentd {
+namespace {
+
+using testing::History;
+using testing::SmallPolicy;
+
+TEST(ValidatePolicy, AcceptsAWellFormedPolicy) {
+  EXPECT_TRUE(ValidatePolicy(SmallPolicy()).ok());
+}
+
+TEST(ValidatePolicy, ReportsEveryProblemAtOnce) {
+  Policy p = SmallPolicy();
+  p.version = "bad version";
+  p.categories.push_back(p.categories[1]);        // Duplicate id.
+  p.cookies.push_back(p.cookies[0]);              // Duplicate pattern.
+  p.cookies.push_back({"x", "ads", "", Lifetime::kSession, 0});   // Unknown.
+  p.cookies.push_back({"y", "marketing", "", Lifetime::kFixed, 0});  // No duration.
+  p.cookies.push_back({"z", "marketing", "", Lifetime::kSession, 5});
+  p.cookies.push_back({"w", "marketing", "", Lifetime::kUnspecified, 0});
+  p.reconsent_categories = {"necessary", "nope"};
+  const absl::Status s = ValidatePolicy(p);
+  ASSERT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  for (const char* expected :
+       {"version", "categories[4].id: duplicate category \"preferences\"",
+        "cookies[8].name: duplicate cookie pattern \"refreshToken\"",
+        "cookies[9].category: unknown category \"ads\"",
+        "cookies[10].duration_seconds", "cookies[11].duration_seconds",
+        "cookies[12].lifetime", "reconsent_categories[0]",
+        "reconsent_categories[1]: unknown category \"nope\""}) {
+    EXPECT_NE(s.message().find(expected), absl::string_view::npos)
+        << expected << " not in: " << s.message();
+  }
+}
+
+TEST(ValidatePolicy, RequiredCategoryCannotBeGpcOptOut) {
+  Policy p = SmallPolicy();
+  p.categories[0].gpc_opt_out = true;
+  EXPECT_EQ(ValidatePolicy(p).code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(ValidatePolicy, NeedsCategories) {
+  Policy p;
+  p.version = "v";
+  EXPECT_EQ(ValidatePolicy(p).code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(PolicyHistory, CurrentIsTheLatestPublished) {
+  auto history = History({SmallPolicy("b"), SmallPolicy("a")});
+  ASSERT_NE(history->current(), nullptr);
+  EXPECT_EQ(history->current()->version(), "a");
+  EXPECT_EQ(history->current()->seq(), 2);
+  EXPECT_EQ(history->Find("b")->seq(), 1);
+  EXPECT_EQ(history->FindBySeq(2)->version(), "a");
+  EXPECT_EQ(history->Find("c"), nullptr);
+  EXPECT_EQ(history->FindBySeq(3), nullptr);
+}
+
+TEST(PolicyHistory, EmptyHistoryHasNoCurrent) {
+  EXPECT_EQ(History({})->current(), nullptr);
+}
+
+TEST(PolicyHistory, ReconsentFloorsComeFromTheLatestPolicyNamingTheCategory) {
+  Policy second = SmallPolicy("2");
+  second.reconsent_categories = {"marketing"};
+  Policy third = SmallPolicy("3");  // Does not name marketing: no revival.
+  auto history = History({SmallPolicy("1"), second, third});
+  const CompiledPolicy* current = history->current();
+  EXPECT_EQ(current->FindCategory("marketing")->reconsent_floor_seq, 2);
+  EXPECT_EQ(current->FindCategory("statistics")->reconsent_floor_seq, 0);
+  EXPECT_EQ(history->Find("1")->FindCategory("marketing")->reconsent_floor_seq,
+            0);
+}
+
+TEST(PolicyHistory, CookiesPointAtTheirCategories) {
+  auto history = History({SmallPolicy()});
+  const CompiledPolicy* p = history->current();
+  const CompiledPolicy::CookieInfo* c = p->FindCookie("ia_stats_events");
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(p->categories()[c->category].def->id, "statistics");
+  EXPECT_EQ(p->FindCookie("IA_STATS_EVENTS"), nullptr);
+}
+
+TEST(CategoryInterner, KeysAreStable) {
+  CategoryInterner& interner = CategoryInterner::Global();
+  const CategoryKey a = interner.Intern("interner_test_a");
+  const CategoryKey b = interner.Intern("interner_test_b");
+  EXPECT_NE(a, b);
+  EXPECT_EQ(interner.Intern("interner_test_a"), a);
+  EXPECT_EQ(interner.Name(b), "interner_test_b");
+}
+
+}  // namespace
+}  // namespace consentd
