@@ -28,6 +28,9 @@ ABSL_FLAG(std::string, token, "",
           "Bearer token (default $CONSENTD_TOKEN).");
 ABSL_FLAG(absl::Duration, timeout, absl::Seconds(10), "Deadline per call.");
 ABSL_FLAG(bool, json, false, "Print responses as protobuf JSON.");
+ABSL_FLAG(bool, wait_for_ready, false,
+          "Wait (up to --timeout) for consentd to come up instead of failing "
+          "at once when it is not reachable.");
 ABSL_FLAG(std::string, region, "", "Region, e.g. DE or US-CA.");
 ABSL_FLAG(bool, gpc, false, "The request carries a Global Privacy Control signal.");
 ABSL_FLAG(int64_t, min_consent_version, 0,
@@ -94,6 +97,7 @@ class Client {
   void Prepare(grpc::ClientContext* context) const {
     context->set_deadline(absl::ToChronoTime(
         absl::Now() + absl::GetFlag(FLAGS_timeout)));
+    context->set_wait_for_ready(absl::GetFlag(FLAGS_wait_for_ready));
     if (!token_.empty()) {
       context->AddMetadata("authorization", "Bearer " + token_);
     }

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Runs consentd locally in one command: installs the missing Debian packages,
+# builds, starts a throwaway PostgreSQL (as the postgres user), starts
+# consentd with the seed cookie policy, and prints how to call it.
+# Ctrl-C stops both and removes the throwaway data.
+#
+# Environment: CONSENTD_PORT (default 50051), CONSENTD_METRICS_PORT (9464),
+# KEEP_DATA=1 to keep the PostgreSQL folder, BUILD_DIR (build/release).
+set -euo pipefail
+CONSENTD_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+. "$CONSENTD_ROOT/deploy/local/lib.sh"
+BUILD_DIR=${BUILD_DIR:-$CONSENTD_ROOT/build/release}
+PORT=${CONSENTD_PORT:-50051}
+METRICS_PORT=${CONSENTD_METRICS_PORT:-9464}
+
+for p in "$PORT" "$METRICS_PORT"; do
+  if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+    echo "error: port $p is in use (is consentd already running?). Set CONSENTD_PORT / CONSENTD_METRICS_PORT to use others." >&2
+    exit 1
+  fi
+done
+
+install_packages
+build "$BUILD_DIR" RelWithDebInfo -DCONSENTD_BUILD_TESTS=OFF
+
+PG_DIR=$(mktemp -d /tmp/consentd-local-pg.XXXXXX)
+CONSENTD_PID=
+stop() {
+  trap - EXIT INT TERM
+  if [ -n "$CONSENTD_PID" ]; then
+    kill -TERM "$CONSENTD_PID" 2>/dev/null || true
+    wait "$CONSENTD_PID" 2>/dev/null || true
+  fi
+  pg_stop "$PG_DIR"
+  if [ "${KEEP_DATA:-0}" = 1 ]; then
+    log "stopped; PostgreSQL data kept in $PG_DIR"
+  else
+    rm -rf "$PG_DIR"
+    log "stopped; removed $PG_DIR"
+  fi
+}
+trap stop EXIT
+trap 'exit 130' INT TERM
+
+log "starting PostgreSQL (data in $PG_DIR)"
+pg_start "$PG_DIR"
+pg_createdb consentd
+DATABASE_URL="postgresql://postgres@127.0.0.1:$PG_PORT/consentd"
+
+log "starting consentd on 127.0.0.1:$PORT"
+"$BUILD_DIR/server/consentd" \
+  --listen="127.0.0.1:$PORT" \
+  --metrics_listen="127.0.0.1:$METRICS_PORT" \
+  --database_url="$DATABASE_URL" \
+  --bootstrap_policy="$CONSENTD_ROOT/config/policies/2026-01-12.json" &
+CONSENTD_PID=$!
+
+CTL="$BUILD_DIR/server/consentctl"
+if ! CONSENTD_ADDR="127.0.0.1:$PORT" "$CTL" --wait_for_ready --timeout=60s policy list >/dev/null; then
+  echo "error: consentd did not come up; see its log above" >&2
+  exit 1
+fi
+
+cat <<MSG
+
+consentd is running.
+  gRPC        127.0.0.1:$PORT   (plaintext; health and reflection are on)
+  metrics     http://127.0.0.1:$METRICS_PORT/metrics
+  PostgreSQL  $DATABASE_URL   (data in $PG_DIR)
+
+Try it from another terminal:
+  export CONSENTD_ADDR=127.0.0.1:$PORT
+  $CTL check visitor-1 ia_stats_events           # denied: no decision yet
+  $CTL record visitor-1 statistics=true marketing=false
+  $CTL check visitor-1 ia_stats_events ia_mkt_source refreshToken
+  $CTL get visitor-1
+
+Press Ctrl-C to stop consentd and PostgreSQL.
+MSG
+wait "$CONSENTD_PID"

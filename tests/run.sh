@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Runs every test on a fresh Debian 12 machine: installs the missing Debian
+# packages, builds (warnings are errors), starts a throwaway PostgreSQL as the
+# postgres user, runs the whole suite through ctest, and stops PostgreSQL.
+# Exits non-zero if anything fails.
+#
+#   tests/run.sh                 everything
+#   tests/run.sh -L unit         only a label (unit, integration, e2e)
+#   tests/run.sh -R Seed         any other ctest arguments
+#
+# BUILD_DIR (default build/test) selects the build tree.
+set -euo pipefail
+CONSENTD_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+. "$CONSENTD_ROOT/deploy/local/lib.sh"
+BUILD_DIR=${BUILD_DIR:-$CONSENTD_ROOT/build/test}
+
+install_packages
+build "$BUILD_DIR" Debug -DCONSENTD_WERROR=ON
+
+PG_DIR=$(mktemp -d /tmp/consentd-test-pg.XXXXXX)
+trap 'pg_stop "$PG_DIR"; rm -rf "$PG_DIR"' EXIT
+log "starting PostgreSQL in $PG_DIR"
+pg_start "$PG_DIR"
+export CONSENTD_TEST_POSTGRES="host=127.0.0.1 port=$PG_PORT user=postgres"
+
+log "running tests"
+ctest --test-dir "$BUILD_DIR" --output-on-failure -j 2 --timeout 300 "$@"
