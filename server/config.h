@@ -13,6 +13,9 @@
 
 namespace consentd {
 
+// The region table compiled from config/regions.txt.
+const RegionTable& BuiltInRegions();
+
 struct Config {
   // gRPC address, host:port; port 0 picks a free one (see Consentd::port()).
   std::string listen = "127.0.0.1:50051";
@@ -24,8 +27,8 @@ struct Config {
   std::string auth_tokens_file;
   // Decisions expire this long after they were recorded.
   absl::Duration consent_ttl = absl::Hours(24 * 365);
-  // Regime per region.
-  RegionTable regions;
+  // Regime per region; the table shipped in config/regions.txt by default.
+  RegionTable regions = BuiltInRegions();
   // Published at start unless its version exists already.
   std::optional<consent::v1::Policy> bootstrap_policy;
   // PostgreSQL connections, and threads doing database work.

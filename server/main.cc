@@ -33,8 +33,8 @@ ABSL_FLAG(std::string, auth_tokens_file, "",
 ABSL_FLAG(absl::Duration, consent_ttl, absl::Hours(8760),
           "How long a decision counts after it was recorded, e.g. 8760h.");
 ABSL_FLAG(std::string, regions_file, "",
-          "Region table (<REGION> <opt_in|opt_out> per line); empty: every "
-          "region gets the default regime, opt_in.");
+          "Region table (<REGION> <opt_in|opt_out> per line) replacing the "
+          "built-in one (config/regions.txt).");
 ABSL_FLAG(std::string, bootstrap_policy, "",
           "Policy JSON file published at start unless its version exists.");
 ABSL_FLAG(int32_t, db_pool_size, 8,

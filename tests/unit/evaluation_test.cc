@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <ctime>
+
 #include "tests/unit/test_policies.h"
 
 namespace consentd {
@@ -122,6 +125,44 @@ TEST_F(EvaluationTest, MaxAgeNeverPassesTheDecisionsExpiry) {
   EXPECT_EQ(expired.reason, Reason::kExpired);
 }
 
+TEST_F(EvaluationTest, ExpiryDoesNotDependOnTheProcessTimeZone) {
+  const SubjectState s = Subject({Choice("statistics", true)});
+  const char* old = std::getenv("TZ");
+  const std::string saved = old == nullptr ? "" : old;
+  for (const char* tz : {"UTC", "Pacific/Kiritimati", "America/Los_Angeles",
+                         "Asia/Kathmandu"}) {
+    setenv("TZ", tz, 1);
+    tzset();
+    EXPECT_EQ(EvaluateCookie(Ctx(kT0 + 364 * kDay + absl::Hours(23)), s,
+                             "ia_stats_events")
+                  .max_age_seconds,
+              3600)
+        << tz;
+    EXPECT_EQ(EvaluateCookie(Ctx(kT0 + 365 * kDay), s, "ia_stats_events")
+                  .reason,
+              Reason::kExpired)
+        << tz;
+  }
+  if (old == nullptr) {
+    unsetenv("TZ");
+  } else {
+    setenv("TZ", saved.c_str(), 1);
+  }
+  tzset();
+}
+
+TEST_F(EvaluationTest, OneSecondBeforeExpiryStillCounts) {
+  const SubjectState s = Subject({Choice("marketing", false)});
+  const absl::Time last = kT0 + 365 * kDay - absl::Seconds(1);
+  EXPECT_EQ(EvaluateCookie(Ctx(last, Regime::kOptOut), s, "ia_mkt_source")
+                .reason,
+            Reason::kDenied);
+  EXPECT_EQ(EvaluateCookie(Ctx(last + absl::Seconds(1), Regime::kOptOut), s,
+                           "ia_mkt_source")
+                .reason,
+            Reason::kExpired);
+}
+
 TEST_F(EvaluationTest, OptOutRegionAllowsUntilRefused) {
   const CookieVerdict v = EvaluateCookie(Ctx(kT0, Regime::kOptOut),
                                          SubjectState(), "ia_mkt_source");
@@ -182,6 +223,30 @@ TEST(EvaluationReconsent, StaleCategoryNeedsNewDecision) {
   // A new decision under the new policy clears it.
   s.choices[0].policy_seq = 2;
   EXPECT_EQ(EvaluateCookie(ctx, s, "ia_mkt_source").reason, Reason::kGranted);
+}
+
+TEST(EvaluationGlobs, GoogleAnalyticsPatterns) {
+  Policy p = SmallPolicy("globs");
+  p.cookies = {{"_ga", "statistics", "", Lifetime::kFixed, 400 * 86400},
+               {"_ga_*", "statistics", "", Lifetime::kFixed, 400 * 86400},
+               {"_gac_*", "marketing", "", Lifetime::kFixed, 90 * 86400}};
+  auto history = History({p});
+  const EvaluationContext ctx{history->current(), Regime::kOptIn, false, kT0,
+                              365 * kDay};
+  SubjectState s;
+  s.consent_version = 1;
+  s.choices = {{CategoryInterner::Global().Intern("statistics"), true, 1, kT0}};
+  const CookieVerdict ga = EvaluateCookie(ctx, s, "_ga_Q7W2E9R4T1");
+  EXPECT_TRUE(ga.allowed);
+  EXPECT_EQ(ga.cookie->def->name, "_ga_*");
+  EXPECT_EQ(ga.max_age_seconds, 365 * 86400);  // Capped by the decision.
+  const CookieVerdict gac = EvaluateCookie(ctx, s, "_gac_UA-1");
+  EXPECT_FALSE(gac.allowed);
+  EXPECT_EQ(gac.cookie->def->category, "marketing");
+  EXPECT_EQ(EvaluateCookie(ctx, s, "_gaX").reason, Reason::kUnknownCookie);
+  EXPECT_EQ(EvaluateCookie(ctx, s, "_ga").cookie->def->name, "_ga");
+  s.choices[0].granted = false;
+  EXPECT_EQ(EvaluateCookie(ctx, s, "_ga_Q7W2E9R4T1").reason, Reason::kDenied);
 }
 
 TEST_F(EvaluationTest, SummaryReportsStatesAndBanner) {

@@ -1,0 +1,49 @@
+// The region table shipped in config/regions.txt.
+#include <gtest/gtest.h>
+
+#include "config/embedded.h"
+#include "core/regions.h"
+#include "server/config.h"
+
+namespace consentd {
+namespace {
+
+TEST(ShippedRegionTable, Parses) {
+  absl::StatusOr<RegionTable> table = RegionTable::Parse(DefaultRegionTable());
+  ASSERT_TRUE(table.ok()) << table.status();
+  EXPECT_GT(table->size(), 40u);
+}
+
+TEST(ShippedRegionTable, EuEeaUkAndSwitzerlandAreOptIn) {
+  const RegionTable& t = BuiltInRegions();
+  for (const char* r :
+       {"AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE",
+        "GR", "HU", "IE", "IT", "LV", "LT", "LU", "MT", "NL", "PL", "PT",
+        "RO", "SK", "SI", "ES", "SE", "IS", "LI", "NO", "GB", "CH", "FR-75",
+        "DE-BY"}) {
+    EXPECT_EQ(t.Lookup(r), Regime::kOptIn) << r;
+  }
+}
+
+TEST(ShippedRegionTable, UsOptOutStates) {
+  const RegionTable& t = BuiltInRegions();
+  for (const char* r :
+       {"US-CA", "US-CO", "US-CT", "US-VA", "US-UT", "US-TX", "US-OR"}) {
+    EXPECT_EQ(t.Lookup(r), Regime::kOptOut) << r;
+  }
+}
+
+TEST(ShippedRegionTable, EmptyAndUnknownRegionsAreOptIn) {
+  const RegionTable& t = BuiltInRegions();
+  EXPECT_EQ(t.Lookup(""), Regime::kOptIn);
+  EXPECT_EQ(t.Lookup("AQ"), Regime::kOptIn);
+  EXPECT_EQ(t.Lookup("XX-ZZ"), Regime::kOptIn);
+}
+
+TEST(ShippedRegionTable, ConfigDefaultsToIt) {
+  Config config;
+  EXPECT_EQ(config.regions.Lookup("US-CA"), Regime::kOptOut);
+}
+
+}  // namespace
+}  // namespace consentd
