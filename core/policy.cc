@@ -1,5 +1,7 @@
 #include "core/policy.h"
 
+#include <algorithm>
+
 #include "absl/strings/string_view.h"
 
 #include "absl/container/flat_hash_map.h"
@@ -18,10 +20,21 @@ class Problems {
   void Add(const absl::Status& status) {
     if (!status.ok()) problems_.emplace_back(status.message());
   }
+  // At most kMaxReported problems are spelled out, then how many more.
   absl::Status ToStatus() const {
+    constexpr size_t kMaxReported = 20;
     if (problems_.empty()) return absl::OkStatus();
-    return absl::InvalidArgumentError(absl::StrCat(
-        "invalid policy: ", absl::StrJoin(problems_, "; ")));
+    std::string message = absl::StrCat(
+        "invalid policy: ",
+        absl::StrJoin(problems_.begin(),
+                      problems_.begin() +
+                          std::min(problems_.size(), kMaxReported),
+                      "; "));
+    if (problems_.size() > kMaxReported) {
+      absl::StrAppend(&message, "; and ", problems_.size() - kMaxReported,
+                      " more problem(s)");
+    }
+    return absl::InvalidArgumentError(message);
   }
 
  private:
@@ -57,8 +70,8 @@ absl::Status ValidatePolicy(const Policy& policy) {
                                 "gpc_opt_out (it can never be refused)"));
     }
     if (!categories.emplace(c.id, &c).second) {
-      problems.Add(absl::StrCat(field, ".id: duplicate category \"", c.id,
-                                "\""));
+      problems.Add(
+          absl::StrCat(field, ".id: duplicate category ", Quoted(c.id)));
     }
   }
 
@@ -73,12 +86,12 @@ absl::Status ValidatePolicy(const Policy& policy) {
     problems.Add(ValidateIdentifier(k.name, field + ".name",
                                     kMaxCookieNameBytes));
     if (!k.name.empty() && !names.insert(k.name).second) {
-      problems.Add(absl::StrCat(field, ".name: duplicate cookie pattern \"",
-                                k.name, "\""));
+      problems.Add(absl::StrCat(field, ".name: duplicate cookie pattern ",
+                                Quoted(k.name)));
     }
     if (!categories.contains(k.category)) {
-      problems.Add(absl::StrCat(field, ".category: unknown category \"",
-                                k.category, "\""));
+      problems.Add(absl::StrCat(field, ".category: unknown category ",
+                                Quoted(k.category)));
     }
     CheckText(problems, k.purpose, field + ".purpose");
     switch (k.lifetime) {
@@ -110,13 +123,13 @@ absl::Status ValidatePolicy(const Policy& policy) {
     const std::string field = absl::StrCat("reconsent_categories[", i, "]");
     auto it = categories.find(id);
     if (it == categories.end()) {
-      problems.Add(absl::StrCat(field, ": unknown category \"", id, "\""));
+      problems.Add(absl::StrCat(field, ": unknown category ", Quoted(id)));
     } else if (it->second->required) {
-      problems.Add(absl::StrCat(field, ": \"", id,
-                                "\" is required and needs no consent"));
+      problems.Add(absl::StrCat(field, ": ", Quoted(id),
+                                " is required and needs no consent"));
     }
     if (!reconsent.insert(id).second) {
-      problems.Add(absl::StrCat(field, ": duplicate \"", id, "\""));
+      problems.Add(absl::StrCat(field, ": duplicate ", Quoted(id)));
     }
   }
   return problems.ToStatus();

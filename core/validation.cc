@@ -132,6 +132,29 @@ absl::Status ValidatePolicyVersion(absl::string_view version,
   return absl::OkStatus();
 }
 
+std::string Quoted(absl::string_view value) {
+  constexpr size_t kMaxQuoted = 64;
+  std::string out = "\"";
+  size_t i = 0;
+  while (i < value.size() && i < kMaxQuoted) {
+    uint32_t cp;
+    size_t len = DecodeUtf8(value, i, &cp);
+    if (len == 0 || IsControl(cp)) {
+      absl::StrAppend(&out, "\\x",
+                      absl::Hex(static_cast<uint8_t>(value[i]), absl::kZeroPad2));
+      ++i;
+      continue;
+    }
+    if (i + len > kMaxQuoted) break;
+    if (cp == '"' || cp == '\\') out.push_back('\\');
+    out.append(value.data() + i, len);
+    i += len;
+  }
+  if (i < value.size()) out += "...";
+  out += "\"";
+  return out;
+}
+
 absl::Status ValidateCategoryId(absl::string_view id, absl::string_view field) {
   if (id.empty()) {
     return absl::InvalidArgumentError(absl::StrCat(field, " is required"));

@@ -5,6 +5,7 @@
 #define CONSENTD_CORE_VALIDATION_H_
 
 #include <cstddef>
+#include <string>
 #include "absl/strings/string_view.h"
 
 #include "absl/status/status.h"
@@ -40,6 +41,11 @@ absl::Status ValidateRegionCode(absl::string_view region,
 // 1..64 characters of [A-Za-z0-9._-], e.g. "2026-01-12".
 absl::Status ValidatePolicyVersion(absl::string_view version,
                                    absl::string_view field);
+
+// `value` in double quotes for an error message: at most 64 bytes of it (cut
+// at a character boundary, then "..."), with quotes, backslashes and control
+// characters escaped, so that no input can make a message unbounded.
+std::string Quoted(absl::string_view value);
 
 // [a-z][a-z0-9_]{0,63}, e.g. "marketing".
 absl::Status ValidateCategoryId(absl::string_view id, absl::string_view field);

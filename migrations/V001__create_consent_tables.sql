@@ -39,6 +39,9 @@ CREATE TABLE decisions (
   region          text NOT NULL,
   gpc             boolean NOT NULL,
   idempotency_key text COLLATE "C",
+  -- The precondition the caller sent (0: none); part of what a retry with
+  -- the same idempotency key must repeat.
+  expected_version bigint NOT NULL,
   actor           text NOT NULL,
   recorded_at     timestamptz NOT NULL,
   PRIMARY KEY (subject_id, consent_version)

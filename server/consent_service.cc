@@ -53,7 +53,7 @@ absl::Status ValidateRecord(const consent::v1::RecordConsentRequest& r) {
   }
   for (const auto& [category, granted] : r.choices()) {
     if (absl::Status s = ValidateCategoryId(
-            category, absl::StrCat("choices key \"", category, "\""));
+            category, absl::StrCat("choices key ", Quoted(category)));
         !s.ok()) {
       return s;
     }
@@ -85,12 +85,12 @@ absl::Status ValidateChoices(const Decision& d, const CompiledPolicy& policy) {
     if (category == nullptr) {
       return absl::InvalidArgumentError(
           absl::StrCat("choices: policy ", policy.version(),
-                       " has no category \"", id, "\""));
+                       " has no category ", Quoted(id)));
     }
     if (category->def->required && !granted) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "choices: \"", id,
-          "\" is a required category and cannot be refused"));
+          "choices: ", Quoted(id),
+          " is a required category and cannot be refused"));
     }
   }
   return absl::OkStatus();
@@ -158,32 +158,48 @@ absl::StatusOr<SubjectState> ConsentServiceImpl::ReadThrough(
   return state;
 }
 
-void ConsentServiceImpl::WithSubject(grpc::ServerUnaryReactor* reactor,
-                                     std::string subject_id,
-                                     int64_t min_version, Answer answer) {
+void ConsentServiceImpl::WithSubject(grpc::CallbackServerContext* context,
+                                     grpc::ServerUnaryReactor* reactor,
+                                     Snapshot snapshot, SubjectQuery query,
+                                     Answer answer) {
   std::optional<SubjectState> cached;
-  ctx_.cache->Read(subject_id, [&](const SubjectState& s) {
-    if (s.consent_version >= min_version) cached = s;
-  });
-  if (cached) {
+  ctx_.cache->Read(query.subject_id,
+                   [&](const SubjectState& s) { cached = s; });
+  if (cached && cached->consent_version >= query.min_version) {
     ctx_.metrics->CountCacheHit();
-    reactor->Finish(std::move(answer)(*cached));
+    reactor->Finish(std::move(answer)(*cached, *snapshot));
+    return;
+  }
+  if (query.independent && query.min_version == 0) {
+    // Nothing about the subject can change the answer: no database.
+    reactor->Finish(std::move(answer)(SubjectState(), *snapshot));
     return;
   }
   ctx_.metrics->CountCacheMiss();
   absl::Status queued = ctx_.work->Submit(
-      [this, reactor, subject_id = std::move(subject_id), min_version,
-       answer = std::move(answer)]() mutable {
-        absl::StatusOr<SubjectState> state = ReadThrough(subject_id);
+      [this, context, reactor, snapshot = std::move(snapshot),
+       query = std::move(query), answer = std::move(answer)]() mutable {
+        if (context->IsCancelled()) {
+          reactor->Finish(ToGrpcStatus(absl::CancelledError(
+              "the call was cancelled or timed out before it ran")));
+          return;
+        }
+        absl::StatusOr<SubjectState> state = ReadThrough(query.subject_id);
         if (!state.ok()) {
-          reactor->Finish(ToGrpcStatus(state.status()));
-        } else if (state->consent_version < min_version) {
+          if (query.independent && absl::IsUnavailable(state.status())) {
+            // Necessary and unknown cookies answer even without PostgreSQL.
+            reactor->Finish(std::move(answer)(SubjectState(), *snapshot));
+          } else {
+            reactor->Finish(ToGrpcStatus(state.status()));
+          }
+        } else if (state->consent_version < query.min_version) {
           reactor->Finish(ToGrpcStatus(absl::FailedPreconditionError(
-              absl::StrCat("min_consent_version is ", min_version,
+              absl::StrCat("min_consent_version is ", query.min_version,
                            " but the subject's latest version is ",
                            state->consent_version))));
         } else {
-          reactor->Finish(std::move(answer)(*state));
+          // The read-through may have loaded a newer policy: answer with it.
+          reactor->Finish(std::move(answer)(*state, *ctx_.policies->Get()));
         }
       });
   if (!queued.ok()) reactor->Finish(ToGrpcStatus(queued));
@@ -207,31 +223,22 @@ grpc::ServerUnaryReactor* ConsentServiceImpl::CheckCookie(
   absl::StatusOr<Snapshot> snapshot = CurrentPolicy(ctx_.policies);
   if (!snapshot.ok()) return Fail(reactor, snapshot.status());
 
-  const bool independent =
-      SubjectIndependent(*(*snapshot)->current(), req.cookie_name());
-  std::string subject_id = std::move(*req.mutable_subject_id());
-  const int64_t min_version = req.min_consent_version();
-  Answer answer = [this, snapshot = *std::move(snapshot),
-                   req = std::move(req),
-                   response](const SubjectState& subject) {
-    const EvaluationContext eval{snapshot->current(),
+  SubjectQuery query{std::move(*req.mutable_subject_id()),
+                     req.min_consent_version(),
+                     SubjectIndependent(*(*snapshot)->current(),
+                                        req.cookie_name())};
+  Answer answer = [this, req = std::move(req), response](
+                      const SubjectState& subject,
+                      const PolicySnapshot& policies) {
+    const EvaluationContext eval{policies.current(),
                                  ctx_.regions->Lookup(req.region()), req.gpc(),
                                  ctx_.clock->Now(), ctx_.consent_ttl};
     consent::v1::CheckCookieResponse out;
     FillCheck(eval, subject, req.cookie_name(), ctx_.metrics, &out);
     return SerializeResponse(out, response);
   };
-  if (independent) {
-    // Answered without the database, even when it is down; the version is
-    // the cached one when known.
-    SubjectState subject;
-    ctx_.cache->Read(subject_id, [&](const SubjectState& cached) {
-      subject.consent_version = cached.consent_version;
-    });
-    reactor->Finish(std::move(answer)(subject));
-    return reactor;
-  }
-  WithSubject(reactor, std::move(subject_id), min_version, std::move(answer));
+  WithSubject(context, reactor, *std::move(snapshot), std::move(query),
+              std::move(answer));
   return reactor;
 }
 
@@ -262,17 +269,17 @@ grpc::ServerUnaryReactor* ConsentServiceImpl::CheckCookies(
   absl::StatusOr<Snapshot> snapshot = CurrentPolicy(ctx_.policies);
   if (!snapshot.ok()) return Fail(reactor, snapshot.status());
 
-  const bool independent = std::all_of(
-      req.cookie_names().begin(), req.cookie_names().end(),
-      [&](const std::string& name) {
-        return SubjectIndependent(*(*snapshot)->current(), name);
-      });
-  std::string subject_id = std::move(*req.mutable_subject_id());
-  const int64_t min_version = req.min_consent_version();
-  Answer answer = [this, snapshot = *std::move(snapshot),
-                   req = std::move(req),
-                   response](const SubjectState& subject) {
-    const EvaluationContext eval{snapshot->current(),
+  const CompiledPolicy& current = *(*snapshot)->current();
+  SubjectQuery query{
+      std::move(*req.mutable_subject_id()), req.min_consent_version(),
+      std::all_of(req.cookie_names().begin(), req.cookie_names().end(),
+                  [&](const std::string& name) {
+                    return SubjectIndependent(current, name);
+                  })};
+  Answer answer = [this, req = std::move(req), response](
+                      const SubjectState& subject,
+                      const PolicySnapshot& policies) {
+    const EvaluationContext eval{policies.current(),
                                  ctx_.regions->Lookup(req.region()), req.gpc(),
                                  ctx_.clock->Now(), ctx_.consent_ttl};
     consent::v1::CheckCookiesResponse out;
@@ -282,15 +289,8 @@ grpc::ServerUnaryReactor* ConsentServiceImpl::CheckCookies(
     }
     return SerializeResponse(out, response);
   };
-  if (independent) {
-    SubjectState subject;
-    ctx_.cache->Read(subject_id, [&](const SubjectState& cached) {
-      subject.consent_version = cached.consent_version;
-    });
-    reactor->Finish(std::move(answer)(subject));
-    return reactor;
-  }
-  WithSubject(reactor, std::move(subject_id), min_version, std::move(answer));
+  WithSubject(context, reactor, *std::move(snapshot), std::move(query),
+              std::move(answer));
   return reactor;
 }
 
@@ -314,11 +314,14 @@ grpc::ServerUnaryReactor* ConsentServiceImpl::RecordConsent(
   d.idempotency_key = req.idempotency_key();
   d.expected_version = req.expected_version();
   d.actor = std::string(kAnonymousActor);
-  // PostgreSQL keeps microseconds: truncate so the answer equals the record.
-  d.recorded_at = absl::FromUnixMicros(absl::ToUnixMicros(ctx_.clock->Now()));
 
-  absl::Status queued = ctx_.work->Submit([this, reactor, response,
-                                           d = std::move(d)]() {
+  absl::Status queued = ctx_.work->Submit([this, context, reactor, response,
+                                           d = std::move(d)]() mutable {
+    if (context->IsCancelled()) {
+      reactor->Finish(ToGrpcStatus(absl::CancelledError(
+          "the call was cancelled or timed out before anything was written")));
+      return;
+    }
     absl::StatusOr<Snapshot> snapshot =
         ctx_.policies->FindVersion(d.policy_version);
     if (!snapshot.ok()) {
@@ -336,8 +339,15 @@ grpc::ServerUnaryReactor* ConsentServiceImpl::RecordConsent(
       reactor->Finish(ToGrpcStatus(v));
       return;
     }
+    // Stamped when the write runs, not when it was queued. PostgreSQL keeps
+    // microseconds: truncate so the answer equals the record.
+    d.recorded_at =
+        absl::FromUnixMicros(absl::ToUnixMicros(ctx_.clock->Now()));
     absl::StatusOr<RecordOutcome> outcome = ctx_.store->RecordDecision(d);
     if (!outcome.ok()) {
+      // The write may have committed (outcome unknown) or raced another:
+      // the next check reads PostgreSQL rather than trust this replica.
+      ctx_.cache->Erase(d.subject_id);
       reactor->Finish(ToGrpcStatus(outcome.status()));
       return;
     }
@@ -367,13 +377,12 @@ grpc::ServerUnaryReactor* ConsentServiceImpl::GetConsent(
   absl::StatusOr<Snapshot> snapshot = CurrentPolicy(ctx_.policies);
   if (!snapshot.ok()) return Fail(reactor, snapshot.status());
 
-  std::string subject_id = std::move(*req.mutable_subject_id());
-  const int64_t min_version = req.min_consent_version();
-  Answer answer = [this, req = std::move(req),
-                   response](const SubjectState& subject) {
-    // The snapshot is taken now: a read-through may have loaded new policies.
-    const Snapshot latest = ctx_.policies->Get();
-    const EvaluationContext eval{latest->current(),
+  SubjectQuery query{std::move(*req.mutable_subject_id()),
+                     req.min_consent_version(), /*independent=*/false};
+  Answer answer = [this, req = std::move(req), response](
+                      const SubjectState& subject,
+                      const PolicySnapshot& latest) {
+    const EvaluationContext eval{latest.current(),
                                  ctx_.regions->Lookup(req.region()), req.gpc(),
                                  ctx_.clock->Now(), ctx_.consent_ttl};
     const ConsentSummary summary = Summarize(eval, subject);
@@ -381,7 +390,7 @@ grpc::ServerUnaryReactor* ConsentServiceImpl::GetConsent(
     out.set_consent_version(subject.consent_version);
     if (subject.consent_version > 0) {
       if (const CompiledPolicy* p =
-              latest->history->FindBySeq(subject.latest_policy_seq)) {
+              latest.history->FindBySeq(subject.latest_policy_seq)) {
         out.set_policy_version(p->version());
       }
       SetTimestamp(subject.latest_decided_at, out.mutable_decided_at());
@@ -405,7 +414,8 @@ grpc::ServerUnaryReactor* ConsentServiceImpl::GetConsent(
     out.set_current_policy_version(eval.policy->version());
     return SerializeResponse(out, response);
   };
-  WithSubject(reactor, std::move(subject_id), min_version, std::move(answer));
+  WithSubject(context, reactor, *std::move(snapshot), std::move(query),
+              std::move(answer));
   return reactor;
 }
 

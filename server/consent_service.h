@@ -37,13 +37,25 @@ class ConsentServiceImpl final : public ConsentServiceBase {
                                        grpc::ByteBuffer* response) override;
 
  private:
-  // Answers with `answer(state)` once the subject's state at version >=
-  // `min_version` is known: inline on a cache hit, otherwise on the work
-  // queue after reading PostgreSQL (which fills the cache). `answer` returns
-  // the status to finish the call with.
-  using Answer = absl::AnyInvocable<grpc::Status(const SubjectState&) &&>;
-  void WithSubject(grpc::ServerUnaryReactor* reactor, std::string subject_id,
-                   int64_t min_version, Answer answer);
+  struct SubjectQuery {
+    std::string subject_id;
+    // Read-your-writes: the state must be at least this version.
+    int64_t min_version = 0;
+    // The answer does not depend on the subject (only necessary or unknown
+    // cookies): it needs no database, and is given even when PostgreSQL is
+    // unreachable.
+    bool independent = false;
+  };
+  // Finishes the call with answer(state, policies) once the subject's state
+  // at version >= min_version is known: inline on a cache hit, otherwise on
+  // the work queue after reading PostgreSQL (which fills the cache).
+  // `snapshot` is the policy snapshot `query.independent` was decided with.
+  using Answer = absl::AnyInvocable<grpc::Status(
+      const SubjectState&, const PolicySnapshot&) &&>;
+  void WithSubject(grpc::CallbackServerContext* context,
+                   grpc::ServerUnaryReactor* reactor,
+                   std::shared_ptr<const PolicySnapshot> snapshot,
+                   SubjectQuery query, Answer answer);
 
   // Reads the subject from PostgreSQL and caches it.
   absl::StatusOr<SubjectState> ReadThrough(const std::string& subject_id);

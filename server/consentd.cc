@@ -122,6 +122,7 @@ absl::StatusOr<std::unique_ptr<Consentd>> Consentd::Start(const Config& config,
 }
 
 void Consentd::Shutdown(absl::Duration grace) {
+  absl::MutexLock lock(&shutdown_mu_);
   if (shut_down_) return;
   shut_down_ = true;
   if (server_ != nullptr) {

@@ -7,7 +7,9 @@
 
 #include <memory>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "core/clock.h"
 #include "core/consent_cache.h"
 #include "server/config.h"
@@ -37,8 +39,8 @@ class Consentd {
                                                          Clock* clock);
 
   // Stops taking calls, lets in-flight calls finish for up to `grace`, then
-  // cancels the rest. Idempotent.
-  void Shutdown(absl::Duration grace);
+  // cancels the rest. Idempotent; concurrent calls wait for the first.
+  void Shutdown(absl::Duration grace) ABSL_LOCKS_EXCLUDED(shutdown_mu_);
   ~Consentd();
 
   // The bound gRPC port (useful with port 0).
@@ -60,7 +62,8 @@ class Consentd {
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<prometheus::Exposer> exposer_;
   int port_ = 0;
-  bool shut_down_ = false;
+  absl::Mutex shutdown_mu_;
+  bool shut_down_ ABSL_GUARDED_BY(shutdown_mu_) = false;
 };
 
 }  // namespace consentd

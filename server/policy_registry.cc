@@ -71,7 +71,12 @@ absl::StatusOr<PublishOutcome> PolicyRegistry::Publish(
       PolicyToPublish{policy.version(), CanonicalPolicyBytes(policy),
                       PolicyToJson(policy, /*pretty=*/false), actor, now});
   if (!outcome.ok()) return outcome;
-  if (absl::Status s = Reload(); !s.ok()) return s;
+  // Committed: the publish succeeded even if this replica cannot load it
+  // right now; the next reload (or the next request naming it) will.
+  if (absl::Status s = Reload(); !s.ok()) {
+    spdlog::warn("policy {} published, but reloading policies failed: {}",
+                 policy.version(), s.ToString());
+  }
   return outcome;
 }
 
@@ -79,6 +84,13 @@ absl::StatusOr<std::shared_ptr<const PolicySnapshot>>
 PolicyRegistry::FindVersion(const std::string& version) {
   std::shared_ptr<const PolicySnapshot> snapshot = Get();
   if (snapshot->history->Find(version) != nullptr) return snapshot;
+  // A cheap probe first: a bogus version must not reload every policy.
+  absl::StatusOr<bool> exists = store_->PolicyExists(version);
+  if (!exists.ok()) return exists.status();
+  if (!*exists) {
+    return absl::NotFoundError(absl::StrCat("no policy with version \"",
+                                            version, "\" was published"));
+  }
   if (absl::Status s = Reload(); !s.ok()) return s;
   snapshot = Get();
   if (snapshot->history->Find(version) != nullptr) return snapshot;

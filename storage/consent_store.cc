@@ -84,6 +84,7 @@ absl::StatusOr<PublishOutcome> ConsentStore::PublishPolicy(
   PublishOutcome outcome;
   absl::Status status =
       db_->Transact("publish policy", [&](pqxx::transaction_base& tx) {
+        tx.exec_prepared(kLockPolicies);
         const pqxx::binarystring body(policy.body);
         pqxx::result inserted = tx.exec_prepared(
             kInsertPolicy, policy.version, body, policy.document,
@@ -111,6 +112,17 @@ absl::StatusOr<PublishOutcome> ConsentStore::PublishPolicy(
   return outcome;
 }
 
+absl::StatusOr<bool> ConsentStore::PolicyExists(const std::string& version) {
+  bool exists = false;
+  absl::Status status =
+      db_->Read("policy exists", [&](pqxx::transaction_base& tx) {
+        exists = tx.exec_prepared1(kPolicyExists, version)[0].as<bool>();
+        return absl::OkStatus();
+      });
+  if (!status.ok()) return status;
+  return exists;
+}
+
 absl::StatusOr<SubjectState> ConsentStore::LoadSubject(
     absl::string_view subject_id) {
   SubjectState state;
@@ -128,7 +140,6 @@ absl::StatusOr<RecordOutcome> ConsentStore::RecordDecision(
     const Decision& d) {
   const std::string choices = ChoicesJson(d.choices);
   const std::string source(SourceName(d.source));
-  const std::string recorded_at = SqlTime(d.recorded_at);
   RecordOutcome outcome;
   // Set when the key turned out to be taken: answer from the first decision.
   bool key_taken = false;
@@ -136,16 +147,18 @@ absl::StatusOr<RecordOutcome> ConsentStore::RecordDecision(
   absl::Status status =
       db_->Transact("record decision", [&](pqxx::transaction_base& tx) {
         key_taken = false;
-        const int64_t version =
-            tx.exec_prepared1(kBumpSubject, d.subject_id, d.policy_version,
-                              recorded_at)[0]
-                .as<int64_t>();
+        const pqxx::row bumped = tx.exec_prepared1(
+            kBumpSubject, d.subject_id, d.policy_version, SqlTime(d.recorded_at));
+        const int64_t version = bumped[0].as<int64_t>();
+        const absl::Time decided_at = TimeFromMicros(bumped[1].as<int64_t>());
+        const std::string recorded_at = SqlTime(decided_at);
         // The unique index on (subject_id, idempotency_key) decides whether
         // this is a retry; it is checked before expected_version so that an
         // exact retry is a replay, not a conflict.
         const pqxx::result inserted = tx.exec_prepared(
             kInsertDecision, d.subject_id, version, d.policy_version, choices,
-            source, d.region, d.gpc, d.idempotency_key, d.actor, recorded_at);
+            source, d.region, d.gpc, d.idempotency_key, d.expected_version,
+            d.actor, recorded_at);
         if (inserted.empty()) {
           key_taken = true;
           return absl::CancelledError("idempotency key taken");  // Roll back.
@@ -158,7 +171,7 @@ absl::StatusOr<RecordOutcome> ConsentStore::RecordDecision(
         tx.exec_prepared(kUpsertChoices, d.subject_id, d.policy_version,
                          recorded_at, version, choices);
         outcome.consent_version = version;
-        outcome.recorded_at = d.recorded_at;
+        outcome.recorded_at = decided_at;
         outcome.replayed = false;
         outcome.state =
             SubjectFromRows(tx.exec_prepared(kLoadSubject, d.subject_id));
@@ -173,7 +186,8 @@ absl::StatusOr<RecordOutcome> ConsentStore::RecordDecision(
   status = db_->Read("replay decision", [&](pqxx::transaction_base& tx) {
     const pqxx::row first =
         tx.exec_prepared1(kDecisionByKey, d.subject_id, d.idempotency_key,
-                          d.policy_version, choices, source, d.region, d.gpc);
+                          d.policy_version, choices, source, d.region, d.gpc,
+                          d.expected_version);
     if (!first[2].as<bool>()) {
       return absl::AlreadyExistsError(absl::StrCat(
           "idempotency_key was already used for this subject with a "

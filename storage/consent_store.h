@@ -63,13 +63,21 @@ class ConsentStore {
   // content.
   absl::StatusOr<PublishOutcome> PublishPolicy(const PolicyToPublish& policy);
 
+  // Whether a policy of `version` was published (a cheap check before
+  // reloading every policy).
+  absl::StatusOr<bool> PolicyExists(const std::string& version);
+
   // The subject's current state; version 0 and no choices for a subject
   // never seen.
   absl::StatusOr<SubjectState> LoadSubject(absl::string_view subject_id);
 
   // Records `decision` (validated by the caller against its policy) as the
   // subject's next version, with its standing choices, in one transaction;
-  // returns only after the commit. Errors: Aborted (expected_version is set
+  // returns only after the commit. The decision's time is
+  // decision.recorded_at, or the subject's previous decision time if that is
+  // later (times never go backwards within a subject). A retry with the same
+  // idempotency key must repeat policy version, choices, source, region,
+  // GPC and expected_version. Errors: Aborted (expected_version is set
   // and is not the current version), AlreadyExists (the idempotency key was
   // used with another payload), and those of Database::Transact.
   absl::StatusOr<RecordOutcome> RecordDecision(const Decision& decision);

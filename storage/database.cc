@@ -24,6 +24,16 @@ bool IsConnectionLoss(const std::string& sqlstate) {
 
 }  // namespace
 
+std::string WithConnectTimeout(const std::string& url, int seconds) {
+  if (absl::StrContains(url, "connect_timeout")) return url;
+  const std::string option = absl::StrCat("connect_timeout=", seconds);
+  if (absl::StartsWith(url, "postgresql://") ||
+      absl::StartsWith(url, "postgres://")) {
+    return absl::StrCat(url, absl::StrContains(url, "?") ? "&" : "?", option);
+  }
+  return absl::StrCat(url, url.empty() ? "" : " ", option);
+}
+
 std::string SqlTime(absl::Time t) {
   return absl::FormatTime("%Y-%m-%d %H:%M:%E6S+00", t, absl::UTCTimeZone());
 }
@@ -75,10 +85,23 @@ absl::StatusOr<std::unique_ptr<Database::Connection>> Database::Acquire() {
   }
   // Open a new connection outside the lock.
   try {
-    auto conn = std::make_unique<Connection>(options_.url);
+    auto conn = std::make_unique<Connection>(
+        WithConnectTimeout(options_.url, options_.connect_timeout_seconds));
     conn->conn.set_client_encoding("UTF8");
+    {
+      // No statement or lock wait may hold a pooled connection (and the call
+      // waiting on it) for long; a transaction left open is cut off.
+      pqxx::nontransaction session(conn->conn);
+      session.exec(absl::StrCat(
+          "SET statement_timeout = ",
+          absl::ToInt64Milliseconds(options_.statement_timeout),
+          "; SET lock_timeout = ",
+          absl::ToInt64Milliseconds(options_.statement_timeout),
+          "; SET idle_in_transaction_session_timeout = 60000"));
+    }
     for (const Statement& s : AllStatements()) {
       conn->conn.prepare(std::string(s.name), std::string(s.sql));
+      conn->conn.prepare_now(std::string(s.name));  // Fail here, not later.
     }
     return conn;
   } catch (const std::exception& e) {

@@ -33,6 +33,10 @@ struct DatabaseOptions {
   // Attempts of one transaction on serialization failures, deadlocks and
   // connections lost before commit.
   int max_attempts = 5;
+  // Longest a statement may run, or wait for a lock, before it is cancelled.
+  absl::Duration statement_timeout = absl::Seconds(5);
+  // Longest a new connection may take (unless the url sets connect_timeout).
+  int connect_timeout_seconds = 3;
 };
 
 // A pool of connections to one database. Thread-safe.
@@ -83,6 +87,11 @@ class Database {
   // Connections open (idle or leased) or being opened.
   int open_ ABSL_GUARDED_BY(mu_) = 0;
 };
+
+// `url` with connect_timeout=`seconds` added unless it sets one, so that an
+// unreachable host fails in seconds rather than after TCP's minutes. Works
+// for URIs (postgresql://...) and key=value strings.
+std::string WithConnectTimeout(const std::string& url, int seconds);
 
 // Formats a time as a timestamptz literal in UTC
 // ("2026-01-12 10:00:00.000000+00"), whatever the process's TZ.

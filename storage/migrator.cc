@@ -4,6 +4,7 @@
 #include <pqxx/pqxx>
 
 #include "absl/strings/str_cat.h"
+#include "storage/database.h"
 #include "storage/logging.h"
 
 namespace consentd {
@@ -19,7 +20,7 @@ absl::StatusOr<MigrationReport> Migrate(
   MigrationReport report;
   std::unique_ptr<pqxx::connection> conn;
   try {
-    conn = std::make_unique<pqxx::connection>(url);
+    conn = std::make_unique<pqxx::connection>(WithConnectTimeout(url, 10));
   } catch (const std::exception& e) {
     return absl::UnavailableError(
         absl::StrCat("database unreachable: ", e.what()));

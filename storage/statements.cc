@@ -17,6 +17,11 @@ const Statement kStatements[] = {
     {kComparePolicy,
      "SELECT seq, body = $2 AS same, " MICROS("published_at")
      " FROM policies WHERE version = $1"},
+    // $1 version.
+    {kPolicyExists, "SELECT EXISTS (SELECT 1 FROM policies WHERE version = $1)"},
+    // Serializes publishers until commit, so that publish order (seq) is
+    // also commit order and the latest committed policy is the current one.
+    {kLockPolicies, "SELECT pg_advisory_xact_lock(7161131367236560997)"},
     {kLoadPolicies,
      "SELECT seq, version, body, " MICROS("published_at")
      " FROM policies ORDER BY seq"},
@@ -30,8 +35,10 @@ const Statement kStatements[] = {
      " LEFT JOIN subject_choices c ON c.subject_id = s.subject_id"
      " LEFT JOIN policies cp ON cp.version = c.policy_version"
      " WHERE s.subject_id = $1"},
-    // $1 subject, $2 policy version, $3 recorded_at. Takes the subject's row
-    // lock and answers the new consent_version.
+    // $1 subject, $2 policy version, $3 server time. Takes the subject's row
+    // lock and answers the new consent_version and the decision's time: the
+    // server time, but never before the subject's previous decision, so a
+    // later version never expires earlier.
     {kBumpSubject,
      "INSERT INTO subjects AS s (subject_id, consent_version, "
      "last_policy_version, last_decided_at, created_at) "
@@ -39,16 +46,18 @@ const Statement kStatements[] = {
      "ON CONFLICT (subject_id) DO UPDATE SET "
      "consent_version = s.consent_version + 1, "
      "last_policy_version = EXCLUDED.last_policy_version, "
-     "last_decided_at = EXCLUDED.last_decided_at "
-     "RETURNING consent_version"},
+     "last_decided_at = GREATEST(s.last_decided_at, EXCLUDED.last_decided_at) "
+     "RETURNING consent_version, " MICROS("last_decided_at")},
     // $1 subject, $2 version, $3 policy version, $4 choices (JSON object),
-    // $5 source, $6 region, $7 gpc, $8 idempotency key ('' = none), $9 actor,
-    // $10 recorded_at. No row when the idempotency key was used before.
+    // $5 source, $6 region, $7 gpc, $8 idempotency key ('' = none),
+    // $9 expected version, $10 actor, $11 recorded_at. No row when the
+    // idempotency key was used before.
     {kInsertDecision,
      "INSERT INTO decisions (subject_id, consent_version, policy_version, "
-     "choices, source, region, gpc, idempotency_key, actor, recorded_at) "
-     "VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, NULLIF($8, ''), $9, "
-     "$10::timestamptz) "
+     "choices, source, region, gpc, idempotency_key, expected_version, actor, "
+     "recorded_at) "
+     "VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, NULLIF($8, ''), $9, $10, "
+     "$11::timestamptz) "
      "ON CONFLICT (subject_id, idempotency_key) "
      "WHERE idempotency_key IS NOT NULL DO NOTHING "
      "RETURNING consent_version"},
@@ -62,12 +71,12 @@ const Statement kStatements[] = {
      "granted = EXCLUDED.granted, policy_version = EXCLUDED.policy_version, "
      "decided_at = EXCLUDED.decided_at, "
      "consent_version = EXCLUDED.consent_version"},
-    // $1 subject, $2 key, then the payload to compare: $3 policy version,
-    // $4 choices, $5 source, $6 region, $7 gpc.
+    // $1 subject, $2 key, then the request to compare: $3 policy version,
+    // $4 choices, $5 source, $6 region, $7 gpc, $8 expected version.
     {kDecisionByKey,
      "SELECT consent_version, " MICROS("recorded_at") ", "
      "(policy_version = $3 AND choices = $4::jsonb AND source = $5 "
-     "AND region = $6 AND gpc = $7) AS same "
+     "AND region = $6 AND gpc = $7 AND expected_version = $8) AS same "
      "FROM decisions WHERE subject_id = $1 AND idempotency_key = $2"},
 };
 

@@ -18,6 +18,8 @@ struct Statement {
 // Statement names.
 inline constexpr char kInsertPolicy[] = "insert_policy";
 inline constexpr char kComparePolicy[] = "compare_policy";
+inline constexpr char kPolicyExists[] = "policy_exists";
+inline constexpr char kLockPolicies[] = "lock_policies";
 inline constexpr char kLoadPolicies[] = "load_policies";
 inline constexpr char kLoadSubject[] = "load_subject";
 inline constexpr char kBumpSubject[] = "bump_subject";

@@ -445,3 +445,94 @@ TEST_F(ConsentServiceTest, MinConsentVersionNeverAnswersFromAnOlderState) {
 
 }  // namespace
 }  // namespace consentd::testing
+
+namespace consentd::testing {
+namespace {
+
+class ConsentServiceRegressionTest : public IntegrationTest {};
+
+// Review finding: an input echoed in an error message could exceed gRPC's
+// metadata limit and turn INVALID_ARGUMENT into RESOURCE_EXHAUSTED.
+TEST_F(ConsentServiceRegressionTest, HugeInvalidInputsStayInvalidArgument) {
+  consent::v1::RecordConsentRequest r;
+  r.set_subject_id("s");
+  r.set_policy_version("2026-01-12");
+  (*r.mutable_choices())[std::string(200000, 'k')] = true;
+  r.set_source(consent::v1::SOURCE_BANNER);
+  auto reply = server_->Record(r);
+  EXPECT_EQ(reply.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_LT(reply.status.error_message().size(), 300u);
+
+  consent::v1::PublishPolicyRequest publish;
+  *publish.mutable_policy() = SeedPolicy();
+  publish.mutable_policy()->set_version("2026-09-09");
+  for (int i = 0; i < 20000; ++i) {
+    consent::v1::Cookie* c = publish.mutable_policy()->add_cookies();
+    c->set_name("c" + std::to_string(i));
+    c->set_category(std::string(100, 'x'));
+    c->set_lifetime(consent::v1::LIFETIME_SESSION);
+  }
+  consent::v1::PublishPolicyResponse out;
+  grpc::Status s =
+      server_->policy().PublishPolicy(Context().get(), publish, &out);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(s.error_message().find("more problem(s)"), std::string::npos);
+  EXPECT_LT(s.error_message().size(), 8000u);
+}
+
+// Review finding: after a failed write the replica kept serving its cached
+// state although the write's outcome was unknown.
+TEST_F(ConsentServiceRegressionTest, AFailedWriteDropsTheCachedState) {
+  ASSERT_TRUE(server_->Record("s", {{"marketing", true}}).status.ok());
+  ASSERT_TRUE(server_->Check("s", "ia_mkt_source").response.allowed());
+  // Make the next write for "s" fail inside its transaction.
+  db_.Query(
+      "CREATE FUNCTION boom() RETURNS trigger LANGUAGE plpgsql AS $$ "
+      "BEGIN RAISE EXCEPTION 'injected failure'; END $$; "
+      "CREATE TRIGGER boom BEFORE INSERT ON decisions FOR EACH ROW "
+      "WHEN (NEW.consent_version = 2) EXECUTE FUNCTION boom()");
+  EXPECT_EQ(server_->Record("s", {{"marketing", false}}).status.error_code(),
+            grpc::StatusCode::INTERNAL);
+  // Change the truth behind consentd's back: only a replica that dropped
+  // its cached state sees it.
+  db_.Query("UPDATE subject_choices SET granted = false WHERE subject_id = 's'");
+  EXPECT_FALSE(server_->Check("s", "ia_mkt_source").response.allowed());
+}
+
+// Review finding: min_consent_version was ignored for necessary cookies on
+// a replica that had not cached the subject.
+TEST_F(ConsentServiceRegressionTest, MinVersionHoldsForNecessaryCookies) {
+  ASSERT_TRUE(server_->Record("s", {{"marketing", true}}).status.ok());
+  server_->Restart();  // Cold cache.
+  auto c = server_->Check("s", "refreshToken", "", false, 1);
+  ASSERT_TRUE(c.status.ok());
+  EXPECT_EQ(c.response.consent_version(), 1);
+  EXPECT_EQ(server_->Check("s", "refreshToken", "", false, 9).status.error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+}
+
+// Review finding: a later version could carry an earlier time (and expire
+// sooner) when the clock went backwards or writes queued.
+TEST_F(ConsentServiceRegressionTest, DecisionTimesNeverGoBackwards) {
+  auto first = server_->Record("s", {{"statistics", true}});
+  ASSERT_TRUE(first.status.ok());
+  clock_.Advance(-absl::Hours(1));
+  auto second = server_->Record("s", {{"marketing", true}});
+  ASSERT_TRUE(second.status.ok());
+  EXPECT_EQ(second.response.recorded_at().seconds(),
+            first.response.recorded_at().seconds());
+  EXPECT_EQ(db_.Query("SELECT count(DISTINCT recorded_at) FROM decisions"), "1");
+}
+
+// Review finding: a retry with the same key but another expected_version
+// was answered as a replay.
+TEST_F(ConsentServiceRegressionTest, ExpectedVersionIsPartOfTheReplayedRequest) {
+  ASSERT_TRUE(server_->Record("s", {{"marketing", true}}, "k", 0).status.ok());
+  auto other = server_->Record("s", {{"marketing", true}}, "k", 7);
+  EXPECT_EQ(other.status.error_code(), grpc::StatusCode::ALREADY_EXISTS);
+  auto same = server_->Record("s", {{"marketing", true}}, "k", 0);
+  EXPECT_TRUE(same.response.replayed());
+}
+
+}  // namespace
+}  // namespace consentd::testing

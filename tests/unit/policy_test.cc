@@ -98,3 +98,21 @@ TEST(CategoryInterner, KeysAreStable) {
 
 }  // namespace
 }  // namespace consentd
+
+namespace consentd {
+namespace {
+
+TEST(ValidatePolicy, CapsTheNumberOfProblemsReported) {
+  Policy p = testing::SmallPolicy();
+  for (int i = 0; i < 500; ++i) {
+    p.cookies.push_back({"c" + std::to_string(i), std::string(1000, 'z'), "",
+                         Lifetime::kSession, 0});
+  }
+  const absl::Status s = ValidatePolicy(p);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("and 480 more problem(s)"), absl::string_view::npos);
+  EXPECT_LT(s.message().size(), 4000u);
+}
+
+}  // namespace
+}  // namespace consentd

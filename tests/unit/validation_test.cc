@@ -84,3 +84,22 @@ TEST(ValidateCategoryId, LowercaseIdentifiersOnly) {
 
 }  // namespace
 }  // namespace consentd
+
+namespace consentd {
+namespace {
+
+TEST(Quoted, BoundsAndEscapes) {
+  EXPECT_EQ(Quoted("ads"), "\"ads\"");
+  EXPECT_EQ(Quoted("a\"b\\c"), "\"a\\\"b\\\\c\"");
+  EXPECT_EQ(Quoted("new\nline"), "\"new\\x0aline\"");
+  EXPECT_EQ(Quoted("bad\xFF"), "\"bad\\xff\"");
+  const std::string quoted = Quoted(std::string(100000, 'x'));
+  EXPECT_EQ(quoted, "\"" + std::string(64, 'x') + "...\"");
+  // Never cuts a multi-byte character in half.
+  std::string emoji;
+  for (int i = 0; i < 20; ++i) emoji += "\xF0\x9F\x8D\xAA";
+  EXPECT_TRUE(IsValidUtf8(Quoted(emoji)));
+}
+
+}  // namespace
+}  // namespace consentd
