@@ -1,58 +1,134 @@
 // The in-memory copy of subjects' consent state that answers checks without
 // touching the database. PostgreSQL stays the source of truth: entries come
-// from read-through on a miss and from this replica's own committed writes.
+// from read-through on a miss, from this replica's own committed writes and
+// from change notifications of every replica.
 #ifndef CONSENTD_CORE_CONSENT_CACHE_H_
 #define CONSENTD_CORE_CONSENT_CACHE_H_
 
 #include <array>
+#include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <string>
-#include "absl/strings/string_view.h"
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/functional/function_ref.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "core/clock.h"
 #include "core/subject_state.h"
 
 namespace consentd {
 
-// A sharded map subject -> SubjectState. Holds negative entries (a subject
-// with no decision is cached with version 0). An entry is only ever replaced
-// by a newer version, so read-through fills and write-through updates may
-// interleave in any order. Thread-safe; readers of different shards never
-// touch the same lock.
+// A sharded, memory-bounded map subject -> SubjectState. Thread-safe;
+// readers of different shards never touch the same lock.
+//
+// Bound: each shard keeps two generations. New and recently read entries
+// live in the young one; when it would outgrow half of the shard's budget,
+// the old generation is dropped (evicted) and the young one becomes old. An
+// entry read from the old generation moves back to the young one, so what is
+// dropped is what was not used for a whole generation. Memory (hash tables
+// counted at capacity, plus heap-allocated keys) stays within max_bytes.
+//
+// Coherence: an entry is only ever replaced by a newer consent_version, so
+// read-through fills, write-through updates and notifications can interleave
+// in any order. A fill carries a token taken before its database read; any
+// change applied to the subject's shard since makes the fill a no-op, so a
+// read that started before an invalidation never caches its older result.
+// Entries are served only while the cache is trusted (see TrustUntil):
+// after the change notifications may have been lost, answers read through.
 class ConsentCache {
  public:
-  ConsentCache() = default;
+  // Taken before reading (or writing) a subject in PostgreSQL.
+  struct FillToken {
+    uint64_t generation = 0;
+  };
+  struct Stats {
+    size_t entries = 0;
+    size_t bytes = 0;
+    uint64_t evictions = 0;
+  };
+
+  // `max_bytes` bounds the memory of the entries. `clock` tells time for
+  // TrustUntil and must outlive the cache. A new cache is trusted forever
+  // until Distrust or TrustUntil is called.
+  ConsentCache(size_t max_bytes, Clock* clock);
   ConsentCache(const ConsentCache&) = delete;
   ConsentCache& operator=(const ConsentCache&) = delete;
 
-  // Calls `fn` with the cached state of `subject` under the shard's reader
-  // lock and returns true; returns false on a miss. `fn` must not call back
-  // into the cache.
+  // Calls `fn` with the cached state of `subject` and returns true; false
+  // on a miss or while the cache is not trusted. `fn` runs without any lock
+  // held, on a copy.
   bool Read(absl::string_view subject,
-            absl::FunctionRef<void(const SubjectState&)> fn) const;
+            absl::FunctionRef<void(const SubjectState&)> fn);
 
-  // Stores `state` unless the cache holds a newer version (by
-  // consent_version; an equal version is replaced). Returns true if stored.
-  bool Put(absl::string_view subject, const SubjectState& state);
+  FillToken BeginFill(absl::string_view subject) const;
 
-  // Drops the entry of `subject`, if any.
-  void Erase(absl::string_view subject);
+  // Stores `state` read (or written) after `token` was taken, unless the
+  // cache is not trusted, something changed the subject's shard since the
+  // token, or a newer version is cached. Returns true if stored.
+  bool Fill(absl::string_view subject, const SubjectState& state,
+            FillToken token);
 
-  size_t Size() const;
+  // A change committed for `subject` at `version` (from a notification, or
+  // a failed write whose outcome is unknown: version 0 with no state).
+  // Fills in flight for the shard are dropped; a cached entry older than
+  // `version` is replaced by `*state` when given, else removed. Subjects not
+  // cached stay uncached. Returns true when a cached entry changed.
+  bool ApplyChange(absl::string_view subject, int64_t version,
+                   const SubjectState* state);
+
+  // Drops the entry of `subject` and any fill in flight for its shard.
+  void Erase(absl::string_view subject) { ApplyChange(subject, INT64_MAX, nullptr); }
+
+  // Drops every entry and every fill in flight.
+  void Clear();
+
+  // Entries may be served until `deadline` (by the clock).
+  void TrustUntil(absl::Time deadline);
+  // From now on, serve no entry (until TrustUntil).
+  void Distrust() { TrustUntil(absl::InfinitePast()); }
+  bool Trusted() const;
+
+  Stats GetStats() const;
+  size_t max_bytes() const { return max_bytes_; }
 
  private:
   static constexpr size_t kShards = 64;
+  using Map = absl::flat_hash_map<std::string, SubjectState>;
+
   struct alignas(64) Shard {
     mutable absl::Mutex mu;
-    absl::flat_hash_map<std::string, SubjectState> entries ABSL_GUARDED_BY(mu);
+    Map young ABSL_GUARDED_BY(mu);
+    Map old ABSL_GUARDED_BY(mu);
+    // Heap bytes (long keys, many choices) of each generation's entries.
+    size_t young_heap ABSL_GUARDED_BY(mu) = 0;
+    size_t old_heap ABSL_GUARDED_BY(mu) = 0;
+    // Bumped by every change applied to the shard; fills compare it.
+    std::atomic<uint64_t> generation{0};
+    std::atomic<uint64_t> evictions{0};
   };
-  Shard& ShardFor(absl::string_view subject) const;
 
+  Shard& ShardFor(absl::string_view subject) const;
+  // Inserts or replaces `subject` in the young generation, rotating the
+  // generations first when the young one would outgrow its budget.
+  void PutYoung(Shard& shard, absl::string_view subject,
+                const SubjectState& state) ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);
+  // Finds `subject` in either generation; sets *generation to which.
+  SubjectState* Find(Shard& shard, absl::string_view subject, Map** generation)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);
+
+  const size_t max_bytes_;
+  const size_t generation_budget_;  // Per shard, per generation.
+  Clock* const clock_;
+  std::atomic<int64_t> trusted_until_micros_;
   mutable std::array<Shard, kShards> shards_;
 };
+
+// Heap bytes owned by one entry beyond its hash table slot.
+size_t EntryHeapBytes(absl::string_view subject, const SubjectState& state);
 
 }  // namespace consentd
 

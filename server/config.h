@@ -4,6 +4,7 @@
 #ifndef CONSENTD_SERVER_CONFIG_H_
 #define CONSENTD_SERVER_CONFIG_H_
 
+#include <cstddef>
 #include <optional>
 #include <string>
 
@@ -31,6 +32,12 @@ struct Config {
   RegionTable regions = BuiltInRegions();
   // Published at start unless its version exists already.
   std::optional<consent::v1::Policy> bootstrap_policy;
+  // Memory for cached subject state.
+  size_t cache_max_bytes = 256 << 20;
+  // Longest a replica answers from cache after a change committed elsewhere
+  // (while the change listener is healthy the lag is milliseconds; when it
+  // stalls or drops, cached entries stop being served after this long).
+  absl::Duration cache_staleness_bound = absl::Seconds(2);
   // PostgreSQL connections, and threads doing database work.
   int db_pool_size = 8;
   // Tasks waiting for a database thread before calls get UNAVAILABLE.

@@ -142,6 +142,11 @@ grpc::ServerUnaryReactor* Fail(grpc::ServerUnaryReactor* reactor,
 
 absl::StatusOr<SubjectState> ConsentServiceImpl::ReadThrough(
     const std::string& subject_id) {
+  const ConsentCache::FillToken token = ctx_.cache->BeginFill(subject_id);
+  if (!ctx_.cache->Trusted()) {
+    // Change notifications may be missed right now, policy publishes too.
+    if (absl::Status s = ctx_.policies->RefreshIfChanged(); !s.ok()) return s;
+  }
   absl::StatusOr<SubjectState> state = ctx_.store->LoadSubject(subject_id);
   if (!state.ok()) return state;
   // A decision under a policy this replica has not loaded yet means another
@@ -154,7 +159,7 @@ absl::StatusOr<SubjectState> ConsentServiceImpl::ReadThrough(
   if (current == nullptr || newest_seq > current->seq()) {
     if (absl::Status s = ctx_.policies->Reload(); !s.ok()) return s;
   }
-  ctx_.cache->Put(subject_id, *state);
+  ctx_.cache->Fill(subject_id, *state, token);
   return state;
 }
 
@@ -343,6 +348,7 @@ grpc::ServerUnaryReactor* ConsentServiceImpl::RecordConsent(
     // microseconds: truncate so the answer equals the record.
     d.recorded_at =
         absl::FromUnixMicros(absl::ToUnixMicros(ctx_.clock->Now()));
+    const ConsentCache::FillToken token = ctx_.cache->BeginFill(d.subject_id);
     absl::StatusOr<RecordOutcome> outcome = ctx_.store->RecordDecision(d);
     if (!outcome.ok()) {
       // The write may have committed (outcome unknown) or raced another:
@@ -351,7 +357,7 @@ grpc::ServerUnaryReactor* ConsentServiceImpl::RecordConsent(
       reactor->Finish(ToGrpcStatus(outcome.status()));
       return;
     }
-    ctx_.cache->Put(d.subject_id, outcome->state);
+    ctx_.cache->Fill(d.subject_id, outcome->state, token);
     if (!outcome->replayed) ctx_.metrics->CountDecision(d.source);
     consent::v1::RecordConsentResponse out;
     out.set_consent_version(outcome->consent_version);

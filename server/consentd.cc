@@ -75,8 +75,21 @@ absl::StatusOr<std::unique_ptr<Consentd>> Consentd::Start(const Config& config,
                  "is (PolicyService.PublishPolicy or --bootstrap_policy)");
   }
 
-  d->cache_ = std::make_unique<ConsentCache>();
+  // Trust in the cache is wall-clock time, whatever clock answers checks.
+  d->cache_ = std::make_unique<ConsentCache>(config.cache_max_bytes,
+                                             SystemClock::Get());
   d->metrics_ = std::make_unique<Metrics>();
+  // Nothing is served from the cache until the listener has proved that
+  // change notifications reach this replica.
+  d->cache_->Distrust();
+  d->coherence_ = std::make_unique<Coherence>(
+      d->cache_.get(), d->policies_.get(), d->metrics_.get(),
+      config.cache_staleness_bound);
+  d->listener_ = std::make_unique<ChangeListener>(
+      ChangeListener::Options{
+          .url = config.database_url,
+          .heartbeat_interval = config.cache_staleness_bound / 8},
+      d->coherence_.get());
   d->work_ = std::make_unique<WorkQueue>(config.db_pool_size,
                                          config.max_queued_tasks);
   const ServiceContext ctx{d->store_.get(), d->policies_.get(),
@@ -131,6 +144,7 @@ void Consentd::Shutdown(absl::Duration grace) {
     server_->Wait();
   }
   work_.reset();  // Runs what is queued, then joins.
+  listener_.reset();
   spdlog::info("consentd stopped");
 }
 

@@ -12,6 +12,7 @@
 #include "absl/synchronization/mutex.h"
 #include "core/clock.h"
 #include "core/consent_cache.h"
+#include "server/coherence.h"
 #include "server/config.h"
 #include "server/consent_service.h"
 #include "server/metrics.h"
@@ -57,6 +58,8 @@ class Consentd {
   std::unique_ptr<ConsentCache> cache_;
   std::unique_ptr<Metrics> metrics_;
   std::unique_ptr<WorkQueue> work_;
+  std::unique_ptr<Coherence> coherence_;
+  std::unique_ptr<ChangeListener> listener_;
   std::unique_ptr<ConsentServiceImpl> consent_service_;
   std::unique_ptr<PolicyServiceImpl> policy_service_;
   std::unique_ptr<grpc::Server> server_;

@@ -37,6 +37,11 @@ ABSL_FLAG(std::string, regions_file, "",
           "built-in one (config/regions.txt).");
 ABSL_FLAG(std::string, bootstrap_policy, "",
           "Policy JSON file published at start unless its version exists.");
+ABSL_FLAG(int64_t, cache_max_bytes, 256 << 20,
+          "Memory for cached subject state, in bytes.");
+ABSL_FLAG(absl::Duration, cache_staleness_bound, absl::Seconds(2),
+          "Longest a replica answers from its cache after a change committed "
+          "on another replica; beyond it, checks read PostgreSQL.");
 ABSL_FLAG(int32_t, db_pool_size, 8,
           "PostgreSQL connections (and threads doing database work).");
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
@@ -48,7 +53,8 @@ namespace {
 constexpr const char* kFlagNames[] = {
     "listen",         "metrics_listen",   "database_url",
     "auth_tokens_file", "consent_ttl",    "regions_file",
-    "bootstrap_policy", "db_pool_size",   "shutdown_grace"};
+    "bootstrap_policy", "db_pool_size",   "shutdown_grace",
+    "cache_max_bytes",  "cache_staleness_bound"};
 
 [[noreturn]] void Die(const std::string& message) {
   std::cerr << "consentd: " << message << "\n";
@@ -112,6 +118,13 @@ Config BuildConfig() {
       Die(absl::StrCat("--bootstrap_policy ", path, ": ", s.message()));
     }
     config.bootstrap_policy = *std::move(policy);
+  }
+  const int64_t cache_bytes = absl::GetFlag(FLAGS_cache_max_bytes);
+  if (cache_bytes < (1 << 20)) Die("--cache_max_bytes must be at least 1 MiB");
+  config.cache_max_bytes = static_cast<size_t>(cache_bytes);
+  config.cache_staleness_bound = absl::GetFlag(FLAGS_cache_staleness_bound);
+  if (config.cache_staleness_bound < absl::Milliseconds(100)) {
+    Die("--cache_staleness_bound must be at least 100ms");
   }
   config.db_pool_size = absl::GetFlag(FLAGS_db_pool_size);
   if (config.db_pool_size < 1 || config.db_pool_size > 512) {

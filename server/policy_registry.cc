@@ -61,6 +61,16 @@ absl::Status PolicyRegistry::Reload() {
   return absl::OkStatus();
 }
 
+absl::Status PolicyRegistry::RefreshIfChanged() {
+  absl::StatusOr<int64_t> latest = store_->LatestPolicySeq();
+  if (!latest.ok()) return latest.status();
+  const CompiledPolicy* current = Get()->current();
+  if (*latest == (current == nullptr ? 0 : current->seq())) {
+    return absl::OkStatus();
+  }
+  return Reload();
+}
+
 absl::StatusOr<PublishOutcome> PolicyRegistry::Publish(
     const consent::v1::Policy& policy, const std::string& actor,
     absl::Time now) {

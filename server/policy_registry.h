@@ -39,6 +39,10 @@ class PolicyRegistry {
   // does not decode.
   absl::Status Reload();
 
+  // Reloads only if a policy was published since the current snapshot: one
+  // small query when nothing changed.
+  absl::Status RefreshIfChanged();
+
   // Validates and publishes `policy`, then reloads. InvalidArgument lists
   // every problem; AlreadyExists when the version exists with other content.
   absl::StatusOr<PublishOutcome> Publish(const consent::v1::Policy& policy,

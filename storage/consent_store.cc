@@ -3,6 +3,7 @@
 #include <pqxx/pqxx>
 
 #include "absl/strings/str_cat.h"
+#include "storage/changes.h"
 #include "storage/statements.h"
 
 namespace consentd {
@@ -79,6 +80,17 @@ absl::StatusOr<std::vector<StoredPolicy>> ConsentStore::LoadPolicies() {
   return policies;
 }
 
+absl::StatusOr<int64_t> ConsentStore::LatestPolicySeq() {
+  int64_t seq = 0;
+  absl::Status status =
+      db_->Read("latest policy", [&](pqxx::transaction_base& tx) {
+        seq = tx.exec_prepared1(kLatestPolicySeq)[0].as<int64_t>();
+        return absl::OkStatus();
+      });
+  if (!status.ok()) return status;
+  return seq;
+}
+
 absl::StatusOr<PublishOutcome> ConsentStore::PublishPolicy(
     const PolicyToPublish& policy) {
   PublishOutcome outcome;
@@ -93,6 +105,8 @@ absl::StatusOr<PublishOutcome> ConsentStore::PublishPolicy(
           outcome = PublishOutcome{inserted[0][0].as<int64_t>(),
                                    TimeFromMicros(inserted[0][1].as<int64_t>()),
                                    true};
+          tx.exec_prepared(kNotifyChange,
+                           EncodePolicyChange(outcome.seq, absl::Now()));
           return absl::OkStatus();
         }
         pqxx::row existing =
@@ -175,6 +189,9 @@ absl::StatusOr<RecordOutcome> ConsentStore::RecordDecision(
         outcome.replayed = false;
         outcome.state =
             SubjectFromRows(tx.exec_prepared(kLoadSubject, d.subject_id));
+        tx.exec_prepared(kNotifyChange,
+                         EncodeDecisionChange(d.subject_id, outcome.state,
+                                              absl::Now()));
         return absl::OkStatus();
       });
   if (!key_taken) {

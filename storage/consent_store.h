@@ -59,6 +59,9 @@ class ConsentStore {
   // Every published policy, in publish order.
   absl::StatusOr<std::vector<StoredPolicy>> LoadPolicies();
 
+  // The seq of the latest published policy (0 when none).
+  absl::StatusOr<int64_t> LatestPolicySeq();
+
   // Publishes a policy. AlreadyExists when the version exists with other
   // content.
   absl::StatusOr<PublishOutcome> PublishPolicy(const PolicyToPublish& policy);

@@ -1,5 +1,7 @@
 #include "storage/database.h"
 
+#include <unistd.h>
+
 #include <pqxx/pqxx>
 
 #include "absl/strings/match.h"
@@ -24,14 +26,19 @@ bool IsConnectionLoss(const std::string& sqlstate) {
 
 }  // namespace
 
-std::string WithConnectTimeout(const std::string& url, int seconds) {
-  if (absl::StrContains(url, "connect_timeout")) return url;
-  const std::string option = absl::StrCat("connect_timeout=", seconds);
+std::string WithConnectionOption(const std::string& url, absl::string_view key,
+                                 absl::string_view value) {
+  if (absl::StrContains(url, absl::StrCat(key, "="))) return url;
+  const std::string option = absl::StrCat(key, "=", value);
   if (absl::StartsWith(url, "postgresql://") ||
       absl::StartsWith(url, "postgres://")) {
     return absl::StrCat(url, absl::StrContains(url, "?") ? "&" : "?", option);
   }
   return absl::StrCat(url, url.empty() ? "" : " ", option);
+}
+
+std::string WithConnectTimeout(const std::string& url, int seconds) {
+  return WithConnectionOption(url, "connect_timeout", absl::StrCat(seconds));
 }
 
 std::string SqlTime(absl::Time t) {
@@ -85,8 +92,9 @@ absl::StatusOr<std::unique_ptr<Database::Connection>> Database::Acquire() {
   }
   // Open a new connection outside the lock.
   try {
-    auto conn = std::make_unique<Connection>(
-        WithConnectTimeout(options_.url, options_.connect_timeout_seconds));
+    auto conn = std::make_unique<Connection>(WithConnectionOption(
+        WithConnectTimeout(options_.url, options_.connect_timeout_seconds),
+        "application_name", absl::StrCat("consentd/", getpid())));
     conn->conn.set_client_encoding("UTF8");
     {
       // No statement or lock wait may hold a pooled connection (and the call

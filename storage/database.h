@@ -14,6 +14,7 @@
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 
@@ -92,6 +93,11 @@ class Database {
 // unreachable host fails in seconds rather than after TCP's minutes. Works
 // for URIs (postgresql://...) and key=value strings.
 std::string WithConnectTimeout(const std::string& url, int seconds);
+
+// `url` with libpq option `key`=`value` added unless it sets `key`.
+// `value` must not need quoting (no spaces, quotes or backslashes).
+std::string WithConnectionOption(const std::string& url, absl::string_view key,
+                                 absl::string_view value);
 
 // Formats a time as a timestamptz literal in UTC
 // ("2026-01-12 10:00:00.000000+00"), whatever the process's TZ.

@@ -22,6 +22,7 @@ const Statement kStatements[] = {
     // Serializes publishers until commit, so that publish order (seq) is
     // also commit order and the latest committed policy is the current one.
     {kLockPolicies, "SELECT pg_advisory_xact_lock(7161131367236560997)"},
+    {kLatestPolicySeq, "SELECT coalesce(max(seq), 0) FROM policies"},
     {kLoadPolicies,
      "SELECT seq, version, body, " MICROS("published_at")
      " FROM policies ORDER BY seq"},
@@ -78,6 +79,9 @@ const Statement kStatements[] = {
      "(policy_version = $3 AND choices = $4::jsonb AND source = $5 "
      "AND region = $6 AND gpc = $7 AND expected_version = $8) AS same "
      "FROM decisions WHERE subject_id = $1 AND idempotency_key = $2"},
+    // $1 payload (changes.h). Delivered to every listener when, and only
+    // if, the transaction commits.
+    {kNotifyChange, "SELECT pg_notify('consentd_changes', $1)"},
 };
 
 #undef MICROS

@@ -21,11 +21,13 @@ inline constexpr char kComparePolicy[] = "compare_policy";
 inline constexpr char kPolicyExists[] = "policy_exists";
 inline constexpr char kLockPolicies[] = "lock_policies";
 inline constexpr char kLoadPolicies[] = "load_policies";
+inline constexpr char kLatestPolicySeq[] = "latest_policy_seq";
 inline constexpr char kLoadSubject[] = "load_subject";
 inline constexpr char kBumpSubject[] = "bump_subject";
 inline constexpr char kInsertDecision[] = "insert_decision";
 inline constexpr char kUpsertChoices[] = "upsert_choices";
 inline constexpr char kDecisionByKey[] = "decision_by_key";
+inline constexpr char kNotifyChange[] = "notify_change";
 
 // All statements, for preparing.
 std::span<const Statement> AllStatements();

@@ -1,0 +1,53 @@
+#include "server/coherence.h"
+
+#include "storage/logging.h"
+
+namespace consentd {
+
+void Coherence::OnChange(const Change& change) {
+  switch (change.kind) {
+    case Change::Kind::kDecision: {
+      const bool applied = cache_->ApplyChange(
+          change.subject_id, change.version,
+          change.state ? &*change.state : nullptr);
+      metrics_->CountChange(applied, absl::Now() - change.sent_at);
+      break;
+    }
+    case Change::Kind::kPolicy:
+      ReloadPolicies();
+      break;
+  }
+}
+
+void Coherence::OnConnected() {
+  // Whatever was committed while nobody listened is unknown: forget it all.
+  // Trust returns with the first heartbeat sent after LISTEN.
+  cache_->Clear();
+  ReloadPolicies();
+  if (ever_connected_) metrics_->CountListenerReconnect();
+  ever_connected_ = true;
+  metrics_->SetListenerConnected(true);
+  spdlog::info("change listener connected; cache cleared");
+}
+
+void Coherence::OnDisconnected(const std::string& why) {
+  cache_->Distrust();
+  metrics_->SetListenerConnected(false);
+  metrics_->UpdateCache(cache_->GetStats(), false);
+  spdlog::warn("change listener lost ({}): checks read PostgreSQL until it "
+               "is back", why);
+}
+
+void Coherence::OnCaughtUp(absl::Time sent_at) {
+  cache_->TrustUntil(sent_at + staleness_bound_);
+  if (policies_stale_) ReloadPolicies();
+  metrics_->UpdateCache(cache_->GetStats(), cache_->Trusted());
+}
+
+void Coherence::ReloadPolicies() {
+  absl::Status s = policies_->Reload();
+  policies_stale_ = !s.ok();
+  if (!s.ok()) spdlog::warn("reloading policies failed: {}", s.ToString());
+}
+
+}  // namespace consentd

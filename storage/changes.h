@@ -1,0 +1,55 @@
+// Change notifications: every commit that changes what replicas may have
+// cached announces itself with NOTIFY on kChangesChannel, in the committing
+// transaction, so it is delivered exactly when (and only if) it commits.
+//
+// Payloads are text, at most 8000 bytes:
+//   d <sent_us> <version> <latest_seq> <latest_us> <n> {<category> <0|1> <seq> <decided_us>}*n <subject>
+//       a decision, with the subject's whole new state
+//   i <sent_us> <version> <subject>
+//       a decision whose state did not fit: drop what is cached
+//   p <sent_us> <seq>
+//       a policy was published
+// The subject comes last and runs to the end (it may contain spaces).
+#ifndef CONSENTD_STORAGE_CHANGES_H_
+#define CONSENTD_STORAGE_CHANGES_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "core/subject_state.h"
+
+namespace consentd {
+
+inline constexpr char kChangesChannel[] = "consentd_changes";
+inline constexpr size_t kMaxNotifyPayload = 7999;
+
+struct Change {
+  enum class Kind { kDecision, kPolicy };
+  Kind kind = Kind::kDecision;
+  // When the sender built the notification (its wall clock), just before
+  // its commit.
+  absl::Time sent_at;
+  // kDecision:
+  std::string subject_id;
+  int64_t version = 0;
+  std::optional<SubjectState> state;  // Absent for the "i" form.
+  // kPolicy:
+  int64_t policy_seq = 0;
+};
+
+// The payload announcing `state` of `subject` (the "i" form when the "d"
+// form would not fit).
+std::string EncodeDecisionChange(absl::string_view subject,
+                                 const SubjectState& state, absl::Time sent_at);
+std::string EncodePolicyChange(int64_t seq, absl::Time sent_at);
+
+// Parses a payload. InvalidArgument for anything malformed.
+absl::StatusOr<Change> DecodeChange(absl::string_view payload);
+
+}  // namespace consentd
+
+#endif  // CONSENTD_STORAGE_CHANGES_H_

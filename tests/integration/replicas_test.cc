@@ -1,0 +1,196 @@
+// Many replicas, one truth: two consentd processes on one PostgreSQL. A
+// change committed through one is seen by the other at once with
+// min_consent_version, and within the staleness bound without it, also when
+// the other's change listener is killed.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/barrier.h"
+#include "tests/integration/process_server.h"
+#include "tests/integration/test_env.h"
+
+namespace consentd::testing {
+namespace {
+
+constexpr absl::Duration kBound = absl::Seconds(1);
+
+class ReplicasTest : public ::testing::Test {
+ protected:
+  ReplicasTest()
+      : a_(db_.url(), {"--cache_staleness_bound=1s"}),
+        b_(db_.url(), {"--cache_staleness_bound=1s"}) {}
+
+  bool Allowed(ProcessServer& replica, const std::string& subject,
+               const std::string& cookie, int64_t min_version = 0) {
+    auto r = replica.Check(subject, cookie, min_version);
+    EXPECT_TRUE(r.status.ok()) << r.status.error_message();
+    return r.response.allowed();
+  }
+
+  TestDatabase db_;
+  ProcessServer a_;
+  ProcessServer b_;
+};
+
+TEST_F(ReplicasTest, AGrantOnOneReplicaIsSeenOnTheOther) {
+  // B caches "no decision".
+  auto before = b_.Check("s-1", "ia_stats_events");
+  ASSERT_TRUE(before.status.ok());
+  EXPECT_EQ(before.response.reason(), consent::v1::REASON_NO_DECISION);
+
+  auto recorded = a_.Record("s-1", "statistics", true);
+  ASSERT_TRUE(recorded.status.ok()) << recorded.status.error_message();
+  ASSERT_EQ(recorded.response.consent_version(), 1);
+
+  // Read-your-writes: at once on B with min_consent_version.
+  auto fresh = b_.Check("s-1", "ia_stats_events", 1);
+  ASSERT_TRUE(fresh.status.ok());
+  EXPECT_TRUE(fresh.response.allowed());
+  EXPECT_EQ(fresh.response.consent_version(), 1);
+  // Without it, within the bound.
+  auto c = b_.Check("s-2", "ia_stats_events");  // Another subject, unaffected.
+  EXPECT_FALSE(c.response.allowed());
+  EXPECT_TRUE(Eventually([&] { return Allowed(b_, "s-1", "ia_stats_events"); },
+                         kBound + absl::Seconds(2)));
+}
+
+TEST_F(ReplicasTest, AWithdrawalIsSeenEverywhereWithinTheBound) {
+  ASSERT_TRUE(a_.Record("s", "marketing", true).status.ok());
+  EXPECT_TRUE(Allowed(a_, "s", "ia_mkt_source"));
+  ASSERT_TRUE(Eventually([&] { return Allowed(b_, "s", "ia_mkt_source"); }));
+  EXPECT_TRUE(Allowed(b_, "s", "ia_mkt_source"));  // Warm on both.
+
+  auto withdrawn = a_.Record("s", "marketing", false);
+  ASSERT_TRUE(withdrawn.status.ok());
+  const absl::Time committed = absl::Now();
+  EXPECT_FALSE(Allowed(a_, "s", "ia_mkt_source"));  // The very next call.
+  // B: denied within the bound, and never allowed again after it.
+  absl::Time last_allowed = absl::InfinitePast();
+  while (absl::Now() < committed + kBound + absl::Seconds(1)) {
+    if (Allowed(b_, "s", "ia_mkt_source")) last_allowed = absl::Now();
+  }
+  EXPECT_LT(last_allowed, committed + kBound);
+  EXPECT_FALSE(Allowed(b_, "s", "ia_mkt_source"));
+}
+
+TEST_F(ReplicasTest, ConcurrentIdenticalCallsOverBothReplicasMakeOneVersion) {
+  constexpr int kCalls = 20;
+  std::vector<Reply<consent::v1::RecordConsentResponse>> replies(kCalls);
+  auto* barrier = new absl::Barrier(kCalls);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kCalls; ++i) {
+    threads.emplace_back([&, i] {
+      if (barrier->Block()) delete barrier;
+      replies[i] = (i % 2 == 0 ? a_ : b_).Record("s", "statistics", true, "k-1");
+    });
+  }
+  for (auto& t : threads) t.join();
+  int fresh = 0;
+  for (const auto& r : replies) {
+    ASSERT_TRUE(r.status.ok()) << r.status.error_message();
+    EXPECT_EQ(r.response.consent_version(), 1);
+    fresh += r.response.replayed() ? 0 : 1;
+  }
+  EXPECT_EQ(fresh, 1);
+  EXPECT_EQ(db_.Count("SELECT count(*) FROM decisions"), 1);
+}
+
+TEST_F(ReplicasTest, TwoDevicesWithTheSameExpectedVersion) {
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(a_.Record("s", "marketing", i % 2 == 0).status.ok());
+  }
+  Reply<consent::v1::RecordConsentResponse> ra, rb;
+  std::thread ta([&] { ra = a_.Record("s", "marketing", true, "", 3); });
+  std::thread tb([&] { rb = b_.Record("s", "statistics", true, "", 3); });
+  ta.join();
+  tb.join();
+  ASSERT_NE(ra.status.ok(), rb.status.ok())
+      << ra.status.error_message() << " / " << rb.status.error_message();
+  const auto& won = ra.status.ok() ? ra : rb;
+  const auto& lost = ra.status.ok() ? rb : ra;
+  EXPECT_EQ(won.response.consent_version(), 4);
+  EXPECT_EQ(lost.status.error_code(), grpc::StatusCode::ABORTED);
+  EXPECT_EQ(db_.Count("SELECT count(*) FROM decisions"), 4);
+}
+
+TEST_F(ReplicasTest, AKilledListenerNeverLeavesAStaleAllow) {
+  ASSERT_TRUE(a_.Record("s", "marketing", true).status.ok());
+  ASSERT_TRUE(Eventually([&] { return Allowed(b_, "s", "ia_mkt_source"); }));
+
+  // Kill B's listening connection, then withdraw through A at once.
+  EXPECT_EQ(db_.Query(absl::StrCat(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE application_name = 'consentd-listener/", b_.pid(), "'")),
+            "1");
+  ASSERT_TRUE(a_.Record("s", "marketing", false).status.ok());
+  const absl::Time committed = absl::Now();
+
+  absl::Time last_allowed = absl::InfinitePast();
+  while (absl::Now() < committed + kBound + absl::Seconds(2)) {
+    if (Allowed(b_, "s", "ia_mkt_source")) last_allowed = absl::Now();
+  }
+  EXPECT_LT(last_allowed, committed + kBound);
+  // B's listener comes back and B keeps answering right.
+  EXPECT_TRUE(Eventually([&] {
+    return MetricValue(HttpGet(b_.metrics_port(), "/metrics"),
+                       "consentd_listener_reconnects_total") >= 1 &&
+           MetricValue(HttpGet(b_.metrics_port(), "/metrics"),
+                       "consentd_cache_trusted") == 1;
+  })) << b_.Log();
+  EXPECT_FALSE(Allowed(b_, "s", "ia_mkt_source"));
+  ASSERT_TRUE(a_.Record("s", "marketing", true).status.ok());
+  EXPECT_TRUE(Eventually([&] { return Allowed(b_, "s", "ia_mkt_source"); },
+                         kBound + absl::Seconds(2)));
+}
+
+TEST_F(ReplicasTest, APolicyPublishedOnOneReplicaIsUsedByTheOther) {
+  ASSERT_TRUE(a_.Record("s", "marketing", true).status.ok());
+  ASSERT_TRUE(Eventually([&] { return Allowed(b_, "s", "ia_mkt_source"); }));
+  consent::v1::PublishPolicyRequest publish;
+  *publish.mutable_policy() = SeedPolicy();
+  publish.mutable_policy()->set_version("2026-06-01");
+  publish.mutable_policy()->add_reconsent_categories("marketing");
+  consent::v1::PublishPolicyResponse published;
+  ASSERT_TRUE(a_.policy().PublishPolicy(Context().get(), publish, &published).ok());
+  EXPECT_TRUE(Eventually([&] {
+    auto r = b_.Check("s", "ia_mkt_source");
+    return r.response.reason() == consent::v1::REASON_RECONSENT_REQUIRED &&
+           r.response.policy_version() == "2026-06-01";
+  }, kBound + absl::Seconds(2)));
+}
+
+TEST(ReplicaCacheBound, ThousandSubjectCacheUnderTenThousandSubjects) {
+  TestDatabase db;
+  // 1 MiB: a few thousand entries at most (docs/architecture.md, "Cache").
+  ProcessServer server(db.url(), {"--cache_max_bytes=1048576"});
+  // Every 50th subject grants statistics.
+  for (int i = 0; i < 10000; i += 50) {
+    ASSERT_TRUE(server.Record(absl::StrCat("subject-", i), "statistics", true)
+                    .status.ok());
+  }
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int pass = 0; pass < 2; ++pass) {
+        for (int i = t; i < 10000; i += 4) {
+          auto r = server.Check(absl::StrCat("subject-", i), "ia_stats_events");
+          if (!r.status.ok() || r.response.allowed() != (i % 50 == 0)) ++wrong;
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(wrong.load(), 0);
+  const std::string metrics = HttpGet(server.metrics_port(), "/metrics");
+  EXPECT_LE(MetricValue(metrics, "consentd_cache_bytes"), 1048576);
+  EXPECT_GT(MetricValue(metrics, "consentd_cache_evictions_total"), 0);
+  EXPECT_GT(MetricValue(metrics, "consentd_cache_entries"), 1000);
+}
+
+}  // namespace
+}  // namespace consentd::testing
