@@ -140,6 +140,13 @@ grpc::ServerUnaryReactor* Fail(grpc::ServerUnaryReactor* reactor,
 
 }  // namespace
 
+EvaluationContext ConsentServiceImpl::Evaluation(const PolicySnapshot& policies,
+                                                const std::string& region,
+                                                bool gpc) const {
+  return EvaluationContext{policies.current(), ctx_.regions->Lookup(region),
+                           gpc, ctx_.clock->Now(), ctx_.consent_ttl};
+}
+
 absl::StatusOr<SubjectState> ConsentServiceImpl::ReadThrough(
     const std::string& subject_id) {
   const ConsentCache::FillToken token = ctx_.cache->BeginFill(subject_id);
@@ -235,9 +242,7 @@ grpc::ServerUnaryReactor* ConsentServiceImpl::CheckCookie(
   Answer answer = [this, req = std::move(req), response](
                       const SubjectState& subject,
                       const PolicySnapshot& policies) {
-    const EvaluationContext eval{policies.current(),
-                                 ctx_.regions->Lookup(req.region()), req.gpc(),
-                                 ctx_.clock->Now(), ctx_.consent_ttl};
+    const EvaluationContext eval = Evaluation(policies, req.region(), req.gpc());
     consent::v1::CheckCookieResponse out;
     FillCheck(eval, subject, req.cookie_name(), ctx_.metrics, &out);
     return SerializeResponse(out, response);
@@ -284,9 +289,7 @@ grpc::ServerUnaryReactor* ConsentServiceImpl::CheckCookies(
   Answer answer = [this, req = std::move(req), response](
                       const SubjectState& subject,
                       const PolicySnapshot& policies) {
-    const EvaluationContext eval{policies.current(),
-                                 ctx_.regions->Lookup(req.region()), req.gpc(),
-                                 ctx_.clock->Now(), ctx_.consent_ttl};
+    const EvaluationContext eval = Evaluation(policies, req.region(), req.gpc());
     consent::v1::CheckCookiesResponse out;
     out.mutable_results()->Reserve(req.cookie_names_size());
     for (const std::string& name : req.cookie_names()) {
@@ -388,9 +391,7 @@ grpc::ServerUnaryReactor* ConsentServiceImpl::GetConsent(
   Answer answer = [this, req = std::move(req), response](
                       const SubjectState& subject,
                       const PolicySnapshot& latest) {
-    const EvaluationContext eval{latest.current(),
-                                 ctx_.regions->Lookup(req.region()), req.gpc(),
-                                 ctx_.clock->Now(), ctx_.consent_ttl};
+    const EvaluationContext eval = Evaluation(latest, req.region(), req.gpc());
     const ConsentSummary summary = Summarize(eval, subject);
     consent::v1::GetConsentResponse out;
     out.set_consent_version(subject.consent_version);

@@ -57,6 +57,10 @@ class ConsentServiceImpl final : public ConsentServiceBase {
                    std::shared_ptr<const PolicySnapshot> snapshot,
                    SubjectQuery query, Answer answer);
 
+  // The context to answer with now, under `policies`' current policy.
+  EvaluationContext Evaluation(const PolicySnapshot& policies,
+                               const std::string& region, bool gpc) const;
+
   // Reads the subject from PostgreSQL and caches it.
   absl::StatusOr<SubjectState> ReadThrough(const std::string& subject_id);
 
