@@ -29,6 +29,13 @@ absl::string_view SourceName(ConsentSource source);
 // The actor recorded for decisions until authentication is enforced.
 inline constexpr absl::string_view kAnonymousActor = "anonymous";
 
+// Keyed hashes of what the caller's request revealed about the subject's
+// device; empty when not supplied. Never the values themselves.
+struct RequestFingerprint {
+  std::string user_agent_hmac;
+  std::string ip_hmac;
+};
+
 // A validated decision, ready to be recorded.
 struct Decision {
   std::string subject_id;
@@ -46,6 +53,8 @@ struct Decision {
   std::string actor;
   // Server time when it was accepted; the decision expires from here.
   absl::Time recorded_at;
+  // For the audit log.
+  RequestFingerprint fingerprint;
 };
 
 }  // namespace consentd

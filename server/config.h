@@ -5,12 +5,14 @@
 #define CONSENTD_SERVER_CONFIG_H_
 
 #include <cstddef>
+#include <memory>
 #include <optional>
 #include <string>
 
 #include "absl/time/time.h"
 #include "consent/v1/policy.pb.h"
 #include "core/regions.h"
+#include "storage/audit_keys.h"
 
 namespace consentd {
 
@@ -38,6 +40,12 @@ struct Config {
   // (while the change listener is healthy the lag is milliseconds; when it
   // stalls or drops, cached entries stop being served after this long).
   absl::Duration cache_staleness_bound = absl::Seconds(2);
+  // Keys of the audit log (required).
+  std::shared_ptr<const AuditKeys> audit_keys;
+  // Off only to measure what the audit log costs (see docs/audit.md).
+  bool audit_log = true;
+  // How often committed audit events are sealed into the chain.
+  absl::Duration audit_seal_interval = absl::Milliseconds(100);
   // PostgreSQL connections, and threads doing database work.
   int db_pool_size = 8;
   // Tasks waiting for a database thread before calls get UNAVAILABLE.

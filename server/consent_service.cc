@@ -1,5 +1,7 @@
 #include "server/consent_service.h"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <optional>
 #include <utility>
@@ -34,6 +36,22 @@ absl::Status ValidateSubjectQuery(const std::string& subject_id,
         "min_consent_version must not be negative");
   }
   return absl::OkStatus();
+}
+
+constexpr size_t kMaxUserAgentBytes = 1024;
+
+// The canonical text of an IPv4 or IPv6 address ("::1" for "0:0::1"), or
+// nullopt when `ip` is not one.
+std::optional<std::string> CanonicalIp(const std::string& ip) {
+  unsigned char addr[sizeof(in6_addr)];
+  char text[INET6_ADDRSTRLEN];
+  for (int family : {AF_INET, AF_INET6}) {
+    if (inet_pton(family, ip.c_str(), addr) == 1 &&
+        inet_ntop(family, addr, text, sizeof(text)) != nullptr) {
+      return std::string(text);
+    }
+  }
+  return std::nullopt;
 }
 
 absl::Status ValidateRecord(const consent::v1::RecordConsentRequest& r) {
@@ -75,7 +93,30 @@ absl::Status ValidateRecord(const consent::v1::RecordConsentRequest& r) {
   if (r.expected_version() < 0) {
     return absl::InvalidArgumentError("expected_version must not be negative");
   }
+  if (absl::Status s = ValidateOptionalIdentifier(
+          r.context().user_agent(), "context.user_agent", kMaxUserAgentBytes);
+      !s.ok()) {
+    return s;
+  }
+  if (!r.context().ip_address().empty() &&
+      !CanonicalIp(r.context().ip_address())) {
+    return absl::InvalidArgumentError(
+        "context.ip_address is not an IPv4 or IPv6 address");
+  }
   return absl::OkStatus();
+}
+
+// What the audit log keeps of the request context: keyed hashes only.
+RequestFingerprint Fingerprint(const consent::v1::RequestContext& context,
+                               const AuditKeys& keys) {
+  RequestFingerprint f;
+  if (!context.user_agent().empty()) {
+    f.user_agent_hmac = keys.Fingerprint("user_agent", context.user_agent());
+  }
+  if (std::optional<std::string> ip = CanonicalIp(context.ip_address())) {
+    f.ip_hmac = keys.Fingerprint("ip", *ip);
+  }
+  return f;
 }
 
 // Checks the choices against the policy they were made under.
@@ -322,6 +363,7 @@ grpc::ServerUnaryReactor* ConsentServiceImpl::RecordConsent(
   d.idempotency_key = req.idempotency_key();
   d.expected_version = req.expected_version();
   d.actor = std::string(kAnonymousActor);
+  d.fingerprint = Fingerprint(req.context(), *ctx_.audit_keys);
 
   absl::Status queued = ctx_.work->Submit([this, context, reactor, response,
                                            d = std::move(d)]() mutable {

@@ -6,7 +6,9 @@
 #include <grpcpp/grpcpp.h>
 #include <google/protobuf/util/json_util.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -14,10 +16,13 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
+#include "consent/v1/audit.grpc.pb.h"
 #include "consent/v1/consent.grpc.pb.h"
 #include "consent/v1/policy.grpc.pb.h"
 #include "server/codec.h"
@@ -42,6 +47,22 @@ ABSL_FLAG(std::string, policy_version, "",
 ABSL_FLAG(std::string, idempotency_key, "", "record: idempotency key.");
 ABSL_FLAG(int64_t, expected_version, 0,
           "record: fail with ABORTED unless the subject is at this version.");
+ABSL_FLAG(std::string, user_agent, "",
+          "record: the subject's user agent (the audit log keeps a keyed hash).");
+ABSL_FLAG(std::string, ip, "",
+          "record: the subject's IP address (the audit log keeps a keyed hash).");
+ABSL_FLAG(std::string, subject, "", "audit export: only this subject's events.");
+ABSL_FLAG(std::string, since, "",
+          "audit export: events recorded at or after this time (RFC 3339 or "
+          "YYYY-MM-DD, UTC).");
+ABSL_FLAG(std::string, until, "",
+          "audit export: events recorded before this time.");
+ABSL_FLAG(std::string, format, "jsonl", "audit export: jsonl or csv.");
+ABSL_FLAG(std::string, out, "", "audit export: write to this file (default stdout).");
+ABSL_FLAG(int64_t, after_sequence, 0, "audit export: start after this sequence.");
+ABSL_FLAG(bool, resume, false,
+          "audit export: continue the export in --out after its last event.");
+ABSL_FLAG(bool, yes, false, "subject erase: confirm the erasure.");
 
 namespace consentd {
 namespace {
@@ -62,6 +83,13 @@ Usage: consentctl [flags] COMMAND ARGS...
   policy publish FILE                publish a policy (protobuf JSON)
   policy get [VERSION]               print a policy (default: current)
   policy list                        list published policies
+  history SUBJECT                    every decision of a subject
+  audit export [--subject S] [--since T] [--until T] [--format jsonl|csv]
+               [--out FILE [--resume]]
+                                     the sealed audit log (progress on stderr)
+  audit verify                       check that the audit log is intact
+  subject export SUBJECT             everything held about a subject (JSON)
+  subject erase SUBJECT --yes        erase a subject (keeps pseudonymous proof)
 
 Examples:
   consentctl record user-42 statistics=true marketing=false
@@ -83,15 +111,24 @@ std::string EnvOr(const std::string& flag, const char* var,
   return value != nullptr && *value != '\0' ? value : fallback;
 }
 
+// No flow-control window growth: a long export then holds a bounded amount
+// of unread data in memory, whatever its size.
+grpc::ChannelArguments ChannelArguments() {
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+  return args;
+}
+
 class Client {
  public:
   Client()
-      : channel_(grpc::CreateChannel(
+      : channel_(grpc::CreateCustomChannel(
             EnvOr(absl::GetFlag(FLAGS_addr), "CONSENTD_ADDR",
                   "localhost:50051"),
-            grpc::InsecureChannelCredentials())),
+            grpc::InsecureChannelCredentials(), ChannelArguments())),
         consent_(consent::v1::ConsentService::NewStub(channel_)),
         policy_(consent::v1::PolicyService::NewStub(channel_)),
+        audit_(consent::v1::AuditService::NewStub(channel_)),
         token_(EnvOr(absl::GetFlag(FLAGS_token), "CONSENTD_TOKEN", "")) {}
 
   void Prepare(grpc::ClientContext* context) const {
@@ -105,11 +142,13 @@ class Client {
 
   consent::v1::ConsentService::Stub& consent() { return *consent_; }
   consent::v1::PolicyService::Stub& policy() { return *policy_; }
+  consent::v1::AuditService::Stub& audit() { return *audit_; }
 
  private:
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<consent::v1::ConsentService::Stub> consent_;
   std::unique_ptr<consent::v1::PolicyService::Stub> policy_;
+  std::unique_ptr<consent::v1::AuditService::Stub> audit_;
   std::string token_;
 };
 
@@ -246,6 +285,8 @@ int Record(Client& client, const std::vector<char*>& args) {
   request.set_gpc(absl::GetFlag(FLAGS_gpc));
   request.set_idempotency_key(absl::GetFlag(FLAGS_idempotency_key));
   request.set_expected_version(absl::GetFlag(FLAGS_expected_version));
+  request.mutable_context()->set_user_agent(absl::GetFlag(FLAGS_user_agent));
+  request.mutable_context()->set_ip_address(absl::GetFlag(FLAGS_ip));
 
   grpc::ClientContext context;
   client.Prepare(&context);
@@ -356,6 +397,261 @@ int Policy(Client& client, const std::vector<char*>& args) {
   return Usage("policy needs publish, get or list");
 }
 
+std::string SourceLabel(int source) {
+  return absl::AsciiStrToLower(
+      Name(consent::v1::ConsentSource_descriptor(), source, "SOURCE_"));
+}
+
+int History(Client& client, const std::vector<char*>& args) {
+  if (args.size() != 2) return Usage("history needs SUBJECT");
+  grpc::ClientContext context;
+  client.Prepare(&context);
+  consent::v1::GetHistoryRequest request;
+  request.set_subject_id(args[1]);
+  consent::v1::GetHistoryResponse r;
+  grpc::Status status = client.audit().GetHistory(&context, request, &r);
+  if (!status.ok()) return Failed(status);
+  if (absl::GetFlag(FLAGS_json)) {
+    PrintJson(r);
+    return 0;
+  }
+  for (const consent::v1::HistoryEntry& d : r.decisions()) {
+    std::vector<std::pair<std::string, bool>> choices(d.choices().begin(),
+                                                      d.choices().end());
+    std::sort(choices.begin(), choices.end());
+    std::cout << "v" << d.consent_version() << "  "
+              << FormatTime(d.recorded_at()) << "  policy "
+              << d.policy_version() << "  via " << SourceLabel(d.source())
+              << (d.region().empty() ? "" : "  region " + d.region())
+              << (d.gpc() ? "  GPC" : "") << "  by " << d.actor() << "\n    ";
+    for (const auto& [category, granted] : choices) {
+      std::cout << category << "=" << (granted ? "granted " : "denied ");
+    }
+    std::cout << "\n    standing after:";
+    for (const consent::v1::CategoryValue& v : d.standing()) {
+      std::cout << " " << v.category() << "=" << (v.granted() ? "granted" : "denied");
+    }
+    std::cout << "\n";
+  }
+  return 0;
+}
+
+// A field for CSV (RFC 4180): quoted when it holds a comma, quote or newline.
+std::string CsvField(absl::string_view value) {
+  if (value.find_first_of(",\"\r\n") == absl::string_view::npos) {
+    return std::string(value);
+  }
+  std::string out = "\"";
+  for (char c : value) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+
+constexpr char kCsvHeader[] =
+    "sequence,event_id,action,subject_id,subject_pseudonym,actor,recorded_at,"
+    "key_id,event_mac,chain_mac,payload";
+
+std::string FormatEvent(const consent::v1::AuditEvent& e, bool csv) {
+  if (!csv) {
+    google::protobuf::util::JsonPrintOptions options;
+    options.preserve_proto_field_names = true;
+    std::string json;
+    (void)google::protobuf::util::MessageToJsonString(e, &json, options);
+    return json;
+  }
+  return absl::StrCat(
+      e.sequence(), ",", e.event_id(), ",", CsvField(e.action()), ",",
+      CsvField(e.subject_id()), ",", CsvField(e.subject_pseudonym()), ",",
+      CsvField(e.actor()), ",", FormatTime(e.recorded_at()), ",",
+      CsvField(e.key_id()), ",", e.event_mac(), ",", e.chain_mac(), ",",
+      CsvField(e.payload()));
+}
+
+// The sequence of the last event in an export file, or 0.
+absl::StatusOr<int64_t> LastExportedSequence(const std::string& path, bool csv) {
+  std::ifstream in(path);
+  if (!in) return 0;
+  std::string line, last;
+  while (std::getline(in, line)) {
+    if (!line.empty()) last = line;
+  }
+  if (last.empty() || last == kCsvHeader) return 0;
+  int64_t sequence = 0;
+  if (csv) {
+    if (!absl::SimpleAtoi(last.substr(0, last.find(',')), &sequence)) {
+      return absl::InvalidArgumentError("the last line of --out is not an event");
+    }
+    return sequence;
+  }
+  consent::v1::AuditEvent event;
+  if (!google::protobuf::util::JsonStringToMessage(last, &event).ok()) {
+    return absl::InvalidArgumentError("the last line of --out is not an event");
+  }
+  return event.sequence();
+}
+
+absl::StatusOr<absl::Time> ParseWhen(const std::string& text) {
+  absl::Time t;
+  std::string error;
+  if (absl::ParseTime(absl::RFC3339_full, text, &t, &error) ||
+      absl::ParseTime("%Y-%m-%d", text, absl::UTCTimeZone(), &t, &error)) {
+    return t;
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("\"", text, "\" is not a time like 2026-01-12 or "
+                   "2026-01-12T10:00:00Z"));
+}
+
+int AuditExport() {
+  const std::string format = absl::GetFlag(FLAGS_format);
+  if (format != "jsonl" && format != "csv") {
+    return Usage("--format must be jsonl or csv");
+  }
+  const bool csv = format == "csv";
+  consent::v1::ExportAuditLogRequest request;
+  request.set_subject_id(absl::GetFlag(FLAGS_subject));
+  for (const auto& [flag, name] : {std::make_pair(&FLAGS_since, "since"),
+                                    std::make_pair(&FLAGS_until, "until")}) {
+    const std::string text = absl::GetFlag(*flag);
+    if (text.empty()) continue;
+    absl::StatusOr<absl::Time> t = ParseWhen(text);
+    if (!t.ok()) return Usage(absl::StrCat("--", name, ": ", t.status().message()));
+    SetTimestamp(*t, std::string(name) == "since" ? request.mutable_since()
+                                                  : request.mutable_until());
+  }
+  int64_t after = absl::GetFlag(FLAGS_after_sequence);
+  const std::string out_path = absl::GetFlag(FLAGS_out);
+  bool append = false;
+  if (absl::GetFlag(FLAGS_resume)) {
+    if (out_path.empty()) return Usage("--resume needs --out");
+    absl::StatusOr<int64_t> last = LastExportedSequence(out_path, csv);
+    if (!last.ok()) return Usage(std::string(last.status().message()));
+    after = std::max(after, *last);
+    append = *last > 0;
+  }
+  request.set_after_sequence(after);
+
+  std::ofstream file;
+  if (!out_path.empty()) {
+    file.open(out_path, append ? std::ios::app : std::ios::trunc);
+    if (!file) return Usage("cannot write " + out_path);
+  }
+  std::ostream& out = out_path.empty() ? std::cout : file;
+  if (csv && !append) out << kCsvHeader << "\n";
+
+  Client client;
+  grpc::ClientContext context;
+  context.set_wait_for_ready(absl::GetFlag(FLAGS_wait_for_ready));
+  const std::string token = EnvOr(absl::GetFlag(FLAGS_token), "CONSENTD_TOKEN", "");
+  if (!token.empty()) context.AddMetadata("authorization", "Bearer " + token);
+  std::unique_ptr<grpc::ClientReader<consent::v1::ExportAuditLogResponse>> reader =
+      client.audit().ExportAuditLog(&context, request);
+  consent::v1::ExportAuditLogResponse batch;
+  int64_t exported = 0;
+  absl::Time last_progress = absl::Now();
+  while (reader->Read(&batch)) {
+    for (const consent::v1::AuditEvent& e : batch.events()) {
+      out << FormatEvent(e, csv) << "\n";
+      after = e.sequence();
+      ++exported;
+    }
+    if (absl::Now() - last_progress > absl::Seconds(2)) {
+      std::cerr << "exported " << exported << " events (last sequence " << after
+                << ")\n";
+      last_progress = absl::Now();
+    }
+  }
+  out.flush();
+  grpc::Status status = reader->Finish();
+  std::cerr << "exported " << exported << " events"
+            << (exported > 0 ? absl::StrCat(", last sequence ", after) : "")
+            << (out_path.empty() ? "" : " to " + out_path) << "\n";
+  if (!status.ok()) {
+    std::cerr << "resume with --resume --out=FILE (or --after_sequence=" << after
+              << ")\n";
+    return Failed(status);
+  }
+  return 0;
+}
+
+int AuditVerify(Client& client) {
+  grpc::ClientContext context;
+  client.Prepare(&context);
+  consent::v1::VerifyAuditLogResponse r;
+  grpc::Status status = client.audit().VerifyAuditLog(
+      &context, consent::v1::VerifyAuditLogRequest(), &r);
+  if (!status.ok()) return Failed(status);
+  if (absl::GetFlag(FLAGS_json)) {
+    PrintJson(r);
+  } else if (r.ok()) {
+    std::cout << "audit log OK: " << r.events_verified()
+              << " events verified; head sequence " << r.head_sequence()
+              << ", chain MAC " << r.head_chain_mac() << "; "
+              << r.unsealed_events() << " event(s) waiting to be sealed\n"
+              << "Keep the head: a later verification that ends before it "
+                 "shows a truncated log.\n";
+  } else {
+    std::cout << "audit log NOT intact (" << r.events_verified()
+              << " events checked):\n";
+    for (const consent::v1::AuditProblem& p : r.problems()) {
+      std::cout << "  sequence " << p.sequence() << ", event " << p.event_id()
+                << ": " << p.description() << "\n";
+    }
+  }
+  return r.ok() ? 0 : kExitDenied;
+}
+
+int Audit(Client& client, const std::vector<char*>& args) {
+  const std::string verb = args.size() > 1 ? args[1] : "";
+  if (args.size() != 2) return Usage("audit needs export or verify");
+  if (verb == "export") return AuditExport();
+  if (verb == "verify") return AuditVerify(client);
+  return Usage("audit needs export or verify");
+}
+
+int Subject(Client& client, const std::vector<char*>& args) {
+  const std::string verb = args.size() > 1 ? args[1] : "";
+  if (args.size() != 3) return Usage("subject needs export|erase SUBJECT");
+  if (verb == "export") {
+    grpc::ClientContext context;
+    client.Prepare(&context);
+    consent::v1::ExportSubjectDataRequest request;
+    request.set_subject_id(args[2]);
+    consent::v1::ExportSubjectDataResponse r;
+    grpc::Status status =
+        client.audit().ExportSubjectData(&context, request, &r);
+    if (!status.ok()) return Failed(status);
+    PrintJson(r);
+    return 0;
+  }
+  if (verb == "erase") {
+    if (!absl::GetFlag(FLAGS_yes)) {
+      return Usage(
+          "erasing removes the subject's id from every record for good; add "
+          "--yes to confirm");
+    }
+    grpc::ClientContext context;
+    client.Prepare(&context);
+    consent::v1::EraseSubjectRequest request;
+    request.set_subject_id(args[2]);
+    consent::v1::EraseSubjectResponse r;
+    grpc::Status status = client.audit().EraseSubject(&context, request, &r);
+    if (!status.ok()) return Failed(status);
+    if (absl::GetFlag(FLAGS_json)) {
+      PrintJson(r);
+    } else {
+      std::cout << "erased: " << r.decisions_erased() << " decision(s) and "
+                << r.audit_events_erased()
+                << " audit event(s) now carry only the pseudonym "
+                << r.subject_pseudonym() << "\n";
+    }
+    return 0;
+  }
+  return Usage("subject needs export or erase");
+}
+
 int Main(int argc, char** argv) {
   absl::SetProgramUsageMessage(kUsage);
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
@@ -367,6 +663,9 @@ int Main(int argc, char** argv) {
   if (command == "record") return Record(client, args);
   if (command == "get") return Get(client, args);
   if (command == "policy") return Policy(client, args);
+  if (command == "history") return History(client, args);
+  if (command == "audit") return Audit(client, args);
+  if (command == "subject") return Subject(client, args);
   return Usage(absl::StrCat("unknown command \"", command, "\""));
 }
 

@@ -33,6 +33,12 @@ Consentd::Consentd(const Config& config, Clock* clock)
 absl::StatusOr<std::unique_ptr<Consentd>> Consentd::Start(const Config& config,
                                                           Clock* clock) {
   std::unique_ptr<Consentd> d(new Consentd(config, clock));
+  if (config.audit_keys == nullptr) {
+    return absl::InvalidArgumentError(
+        "--audit_key_file is required: the audit log's keys (see "
+        "docs/audit.md; create one with `echo k1 $(head -c 32 /dev/urandom | "
+        "od -An -tx1 | tr -d ' \\n') > audit.keys`)");
+  }
 
   absl::StatusOr<MigrationReport> migrated =
       Migrate(config.database_url, EmbeddedMigrations());
@@ -45,7 +51,13 @@ absl::StatusOr<std::unique_ptr<Consentd>> Consentd::Start(const Config& config,
                       .pool_size = config.db_pool_size});
   if (!db.ok()) return db.status();
   d->db_ = *std::move(db);
-  d->store_ = std::make_unique<ConsentStore>(d->db_.get());
+  d->store_ = std::make_unique<ConsentStore>(
+      d->db_.get(), config.audit_log ? config.audit_keys.get() : nullptr);
+  d->audit_ = std::make_unique<AuditStore>(d->db_.get(), config.audit_keys.get());
+  if (!config.audit_log) {
+    spdlog::warn("the audit log is OFF (--audit_log=false): changes are not "
+                 "recorded as evidence. Use this only to measure its cost.");
+  }
   d->policies_ = std::make_unique<PolicyRegistry>(d->store_.get());
   if (absl::Status s = d->policies_->Reload(); !s.ok()) return s;
 
@@ -92,12 +104,21 @@ absl::StatusOr<std::unique_ptr<Consentd>> Consentd::Start(const Config& config,
       d->coherence_.get());
   d->work_ = std::make_unique<WorkQueue>(config.db_pool_size,
                                          config.max_queued_tasks);
-  const ServiceContext ctx{d->store_.get(), d->policies_.get(),
-                           d->cache_.get(), d->work_.get(),
-                           &d->config_.regions, clock,
-                           d->metrics_.get(), config.consent_ttl};
+  const ServiceContext ctx{d->store_.get(),
+                           d->audit_.get(),
+                           config.audit_keys.get(),
+                           d->policies_.get(),
+                           d->cache_.get(),
+                           d->work_.get(),
+                           &d->config_.regions,
+                           clock,
+                           d->metrics_.get(),
+                           config.consent_ttl};
   d->consent_service_ = std::make_unique<ConsentServiceImpl>(ctx);
   d->policy_service_ = std::make_unique<PolicyServiceImpl>(ctx);
+  d->audit_service_ = std::make_unique<AuditServiceImpl>(ctx);
+  d->sealer_ = std::make_unique<AuditSealer>(d->audit_.get(),
+                                             config.audit_seal_interval);
 
   if (!config.metrics_listen.empty()) {
     try {
@@ -119,6 +140,7 @@ absl::StatusOr<std::unique_ptr<Consentd>> Consentd::Start(const Config& config,
                            &d->port_);
   builder.RegisterService(d->consent_service_.get());
   builder.RegisterService(d->policy_service_.get());
+  builder.RegisterService(d->audit_service_.get());
   d->server_ = builder.BuildAndStart();
   if (d->server_ == nullptr || d->port_ == 0) {
     return absl::FailedPreconditionError(absl::StrCat(
@@ -130,6 +152,7 @@ absl::StatusOr<std::unique_ptr<Consentd>> Consentd::Start(const Config& config,
   health->SetServingStatus(true);
   health->SetServingStatus("consent.v1.ConsentService", true);
   health->SetServingStatus("consent.v1.PolicyService", true);
+  health->SetServingStatus("consent.v1.AuditService", true);
   spdlog::info("consentd serving gRPC on port {}", d->port_);
   return d;
 }
@@ -145,6 +168,7 @@ void Consentd::Shutdown(absl::Duration grace) {
   }
   work_.reset();  // Runs what is queued, then joins.
   listener_.reset();
+  sealer_.reset();
   spdlog::info("consentd stopped");
 }
 

@@ -12,6 +12,7 @@
 #include "absl/synchronization/mutex.h"
 #include "core/clock.h"
 #include "core/consent_cache.h"
+#include "server/audit_service.h"
 #include "server/coherence.h"
 #include "server/config.h"
 #include "server/consent_service.h"
@@ -54,6 +55,8 @@ class Consentd {
   Clock* const clock_;
   std::unique_ptr<Database> db_;
   std::unique_ptr<ConsentStore> store_;
+  std::unique_ptr<AuditStore> audit_;
+  std::unique_ptr<AuditSealer> sealer_;
   std::unique_ptr<PolicyRegistry> policies_;
   std::unique_ptr<ConsentCache> cache_;
   std::unique_ptr<Metrics> metrics_;
@@ -62,6 +65,7 @@ class Consentd {
   std::unique_ptr<ChangeListener> listener_;
   std::unique_ptr<ConsentServiceImpl> consent_service_;
   std::unique_ptr<PolicyServiceImpl> policy_service_;
+  std::unique_ptr<AuditServiceImpl> audit_service_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<prometheus::Exposer> exposer_;
   int port_ = 0;

@@ -32,6 +32,12 @@ ABSL_FLAG(std::string, auth_tokens_file, "",
           "Accepted but not enforced yet.");
 ABSL_FLAG(absl::Duration, consent_ttl, absl::Hours(8760),
           "How long a decision counts after it was recorded, e.g. 8760h.");
+ABSL_FLAG(std::string, audit_key_file, "",
+          "Keys of the audit log (<key_id> <hex secret of 32+ bytes> per "
+          "line; the last one signs). Required.");
+ABSL_FLAG(bool, audit_log, true,
+          "Record every change in the audit log. Turn off only to measure "
+          "what the audit log costs.");
 ABSL_FLAG(std::string, regions_file, "",
           "Region table (<REGION> <opt_in|opt_out> per line) replacing the "
           "built-in one (config/regions.txt).");
@@ -54,7 +60,8 @@ constexpr const char* kFlagNames[] = {
     "listen",         "metrics_listen",   "database_url",
     "auth_tokens_file", "consent_ttl",    "regions_file",
     "bootstrap_policy", "db_pool_size",   "shutdown_grace",
-    "cache_max_bytes",  "cache_staleness_bound"};
+    "cache_max_bytes",  "cache_staleness_bound", "audit_key_file",
+    "audit_log"};
 
 [[noreturn]] void Die(const std::string& message) {
   std::cerr << "consentd: " << message << "\n";
@@ -93,6 +100,22 @@ Config BuildConfig() {
     Die("--database_url (or CONSENTD_DATABASE_URL) is required");
   }
   config.auth_tokens_file = absl::GetFlag(FLAGS_auth_tokens_file);
+  if (const std::string path = absl::GetFlag(FLAGS_audit_key_file);
+      path.empty()) {
+    Die("--audit_key_file (or CONSENTD_AUDIT_KEY_FILE) is required: the "
+        "secret keys of the audit log, one `<key_id> <hex>` a line. Create "
+        "one with: echo \"k1 $(head -c 32 /dev/urandom | od -An -tx1 | "
+        "tr -d ' \\n')\" > audit.keys");
+  } else {
+    absl::StatusOr<AuditKeys> keys =
+        AuditKeys::Parse(ReadFileOrDie(path, "audit_key_file"));
+    if (!keys.ok()) {
+      Die(absl::StrCat("--audit_key_file ", path, ": ",
+                       keys.status().message()));
+    }
+    config.audit_keys = std::make_shared<const AuditKeys>(*std::move(keys));
+  }
+  config.audit_log = absl::GetFlag(FLAGS_audit_log);
   config.consent_ttl = absl::GetFlag(FLAGS_consent_ttl);
   if (config.consent_ttl <= absl::ZeroDuration()) {
     Die("--consent_ttl must be positive");

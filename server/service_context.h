@@ -9,6 +9,8 @@
 #include "server/metrics.h"
 #include "server/policy_registry.h"
 #include "server/work_queue.h"
+#include "storage/audit_keys.h"
+#include "storage/audit_store.h"
 #include "storage/consent_store.h"
 
 namespace consentd {
@@ -16,6 +18,8 @@ namespace consentd {
 // Pointers are owned by Consentd and outlive the services.
 struct ServiceContext {
   ConsentStore* store = nullptr;
+  AuditStore* audit = nullptr;
+  const AuditKeys* audit_keys = nullptr;
   PolicyRegistry* policies = nullptr;
   ConsentCache* cache = nullptr;
   WorkQueue* work = nullptr;

@@ -1,5 +1,6 @@
 #include "storage/changes.h"
 
+#include <limits>
 #include <vector>
 
 #include "absl/strings/numbers.h"
@@ -45,6 +46,11 @@ std::string EncodeDecisionChange(absl::string_view subject,
   out.append(subject.data(), subject.size());
   if (out.size() <= kMaxNotifyPayload) return out;
   return absl::StrCat("i ", sent_us, " ", state.consent_version, " ", subject);
+}
+
+std::string EncodeErasureChange(absl::string_view subject, absl::Time sent_at) {
+  return absl::StrCat("i ", absl::ToUnixMicros(sent_at), " ",
+                      std::numeric_limits<int64_t>::max(), " ", subject);
 }
 
 std::string EncodePolicyChange(int64_t seq, absl::Time sent_at) {

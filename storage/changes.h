@@ -46,6 +46,9 @@ struct Change {
 std::string EncodeDecisionChange(absl::string_view subject,
                                  const SubjectState& state, absl::Time sent_at);
 std::string EncodePolicyChange(int64_t seq, absl::Time sent_at);
+// A subject was erased: every replica drops what it cached (an "i" change
+// newer than any version).
+std::string EncodeErasureChange(absl::string_view subject, absl::Time sent_at);
 
 // Parses a payload. InvalidArgument for anything malformed.
 absl::StatusOr<Change> DecodeChange(absl::string_view payload);

@@ -3,6 +3,9 @@
 #include <pqxx/pqxx>
 
 #include "absl/strings/str_cat.h"
+#include "core/audit.h"
+#include "core/json_text.h"
+#include "storage/audit_store.h"
 #include "storage/changes.h"
 #include "storage/statements.h"
 
@@ -25,28 +28,6 @@ SubjectState SubjectFromRows(const pqxx::result& rows) {
         row[5].as<int64_t>(), TimeFromMicros(row[6].as<int64_t>())});
   }
   return state;
-}
-
-void AppendJsonString(std::string& out, absl::string_view s) {
-  out.push_back('"');
-  for (char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          absl::StrAppend(&out, "\\u00",
-                          absl::Hex(static_cast<unsigned char>(c), absl::kZeroPad2));
-        } else {
-          out.push_back(c);
-        }
-    }
-  }
-  out.push_back('"');
 }
 
 }  // namespace
@@ -105,6 +86,12 @@ absl::StatusOr<PublishOutcome> ConsentStore::PublishPolicy(
           outcome = PublishOutcome{inserted[0][0].as<int64_t>(),
                                    TimeFromMicros(inserted[0][1].as<int64_t>()),
                                    true};
+          if (audit_keys_ != nullptr) {
+            AppendAuditEvent(tx, *audit_keys_, AuditAction::kPolicyPublish,
+                             AuditSubject{}, policy.actor, outcome.published_at,
+                             PolicyAuditPayload(policy.version, outcome.seq,
+                                                Sha256Hex(policy.body)));
+          }
           tx.exec_prepared(kNotifyChange,
                            EncodePolicyChange(outcome.seq, absl::Now()));
           return absl::OkStatus();
@@ -181,6 +168,11 @@ absl::StatusOr<RecordOutcome> ConsentStore::RecordDecision(
           return absl::AbortedError(absl::StrCat(
               "expected_version is ", d.expected_version,
               " but the subject's current version is ", version - 1));
+        }
+        if (audit_keys_ != nullptr) {
+          AppendAuditEvent(tx, *audit_keys_, AuditAction::kDecision,
+                           AuditSubject{d.subject_id}, d.actor, decided_at,
+                           DecisionAuditPayload(d, version));
         }
         tx.exec_prepared(kUpsertChoices, d.subject_id, d.policy_version,
                          recorded_at, version, choices);

@@ -13,6 +13,7 @@
 #include "absl/time/time.h"
 #include "core/decision.h"
 #include "core/subject_state.h"
+#include "storage/audit_keys.h"
 #include "storage/database.h"
 
 namespace consentd {
@@ -28,7 +29,8 @@ struct StoredPolicy {
 
 struct PolicyToPublish {
   std::string version;
-  std::string body;      // Deterministic protobuf encoding.
+  // Deterministic protobuf encoding; its SHA-256 goes to the audit log.
+  std::string body;
   std::string document;  // The same policy as JSON, for people and SQL.
   std::string actor;
   absl::Time published_at;
@@ -54,7 +56,10 @@ struct RecordOutcome {
 // Thread-safe (each call takes a pooled connection).
 class ConsentStore {
  public:
-  explicit ConsentStore(Database* db) : db_(db) {}
+  // `audit_keys` signs the audit events every change appends; nullptr
+  // turns the audit log off (only for measuring its cost).
+  ConsentStore(Database* db, const AuditKeys* audit_keys)
+      : db_(db), audit_keys_(audit_keys) {}
 
   // Every published policy, in publish order.
   absl::StatusOr<std::vector<StoredPolicy>> LoadPolicies();
@@ -87,6 +92,7 @@ class ConsentStore {
 
  private:
   Database* const db_;
+  const AuditKeys* const audit_keys_;
 };
 
 // The JSON object {"category": granted, ...} of `choices`, as stored.

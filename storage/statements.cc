@@ -82,6 +82,102 @@ const Statement kStatements[] = {
     // $1 payload (changes.h). Delivered to every listener when, and only
     // if, the transaction commits.
     {kNotifyChange, "SELECT pg_notify('consentd_changes', $1)"},
+
+    // --- The audit log (migrations/V002). ---
+    // $1 subject (NULL: none), $2 pseudonym (NULL: none), $3 action,
+    // $4 actor, $5 recorded_at, $6 payload, $7 key id, $8 event MAC (hex).
+    {kInsertAuditEvent,
+     "INSERT INTO audit_events (subject_id, subject_pseudonym, action, actor, "
+     "recorded_at, payload, key_id, event_mac) VALUES ($1, $2, $3, $4, "
+     "$5::timestamptz, $6, $7, decode($8, 'hex')) RETURNING event_id"},
+    {kQueueAuditEvent, "INSERT INTO audit_unsealed (event_id) VALUES ($1)"},
+    // One sealer at a time, across replicas; others skip their turn.
+    {kLockSealer, "SELECT pg_try_advisory_xact_lock(7161131367236560998)"},
+    {kChainHead,
+     "SELECT sequence, encode(chain_mac, 'hex') FROM audit_chain "
+     "ORDER BY sequence DESC LIMIT 1"},
+    // $1 limit. Committed events not yet in the chain, oldest first.
+    {kUnsealedEvents,
+     "SELECT e.event_id, coalesce(e.subject_pseudonym, ''), e.action, "
+     "e.actor, " MICROS("e.recorded_at") ", e.payload, e.key_id, "
+     "encode(e.event_mac, 'hex') "
+     "FROM audit_unsealed u JOIN audit_events e USING (event_id) "
+     "ORDER BY u.event_id LIMIT $1"},
+    // $1 sequences, $2 event ids, $3 key ids, $4 chain MACs (hex): arrays.
+    {kAppendChain,
+     "INSERT INTO audit_chain (sequence, event_id, key_id, chain_mac) "
+     "SELECT s, e, k, decode(m, 'hex') FROM unnest($1::bigint[], "
+     "$2::bigint[], $3::text[], $4::text[]) AS t(s, e, k, m)"},
+    // $1 event ids (array).
+    {kDequeueEvents,
+     "DELETE FROM audit_unsealed WHERE event_id = ANY($1::bigint[])"},
+    // $1 after sequence, $2 since, $3 until, $4 limit.
+    {kExportAll,
+     "SELECT c.sequence, e.event_id, coalesce(e.subject_id, ''), "
+     "coalesce(e.subject_pseudonym, ''), e.action, e.actor, "
+     MICROS("e.recorded_at") ", e.payload, e.key_id, "
+     "encode(e.event_mac, 'hex'), encode(c.chain_mac, 'hex') "
+     "FROM audit_chain c JOIN audit_events e ON e.event_id = c.event_id "
+     "WHERE c.sequence > $1 AND e.recorded_at >= $2::timestamptz "
+     "AND e.recorded_at < $3::timestamptz ORDER BY c.sequence LIMIT $4"},
+    // As kExportAll, for one subject: $5 subject id, $6 its pseudonym (so
+    // the events of an erased subject are found too).
+    {kExportSubject,
+     "SELECT c.sequence, e.event_id, coalesce(e.subject_id, ''), "
+     "coalesce(e.subject_pseudonym, ''), e.action, e.actor, "
+     MICROS("e.recorded_at") ", e.payload, e.key_id, "
+     "encode(e.event_mac, 'hex'), encode(c.chain_mac, 'hex') "
+     "FROM audit_events e JOIN audit_chain c ON c.event_id = e.event_id "
+     "WHERE (e.subject_id = $5 OR e.subject_pseudonym = $6) "
+     "AND c.sequence > $1 AND e.recorded_at >= $2::timestamptz "
+     "AND e.recorded_at < $3::timestamptz ORDER BY c.sequence LIMIT $4"},
+    // $1 after sequence, $2 limit. Chain entries with their events (NULLs
+    // where the event is gone).
+    {kVerifyPage,
+     "SELECT c.sequence, c.event_id, c.key_id, encode(c.chain_mac, 'hex'), "
+     "e.event_id IS NOT NULL, coalesce(e.subject_pseudonym, ''), "
+     "coalesce(e.action, ''), coalesce(e.actor, ''), "
+     "coalesce(" MICROS("e.recorded_at") ", 0), coalesce(e.payload, ''), "
+     "coalesce(e.key_id, ''), coalesce(encode(e.event_mac, 'hex'), '') "
+     "FROM audit_chain c LEFT JOIN audit_events e ON e.event_id = c.event_id "
+     "WHERE c.sequence > $1 ORDER BY c.sequence LIMIT $2"},
+    // Events neither sealed nor waiting to be: inserted behind consentd's
+    // back (or rejected by the sealer).
+    {kOrphanEvents,
+     "SELECT e.event_id FROM audit_events e WHERE NOT EXISTS (SELECT 1 FROM "
+     "audit_chain c WHERE c.event_id = e.event_id) AND NOT EXISTS (SELECT 1 "
+     "FROM audit_unsealed u WHERE u.event_id = e.event_id) "
+     "ORDER BY e.event_id LIMIT 10"},
+    {kUnsealedCount, "SELECT count(*) FROM audit_unsealed"},
+    // $1 subject: its decisions, oldest first, one row per named category.
+    {kHistory,
+     "SELECT d.consent_version, " MICROS("d.recorded_at") ", "
+     "d.policy_version, d.source, d.region, d.gpc, "
+     "coalesce(d.idempotency_key, ''), d.expected_version, d.actor, "
+     "c.key, c.value::boolean "
+     "FROM decisions d CROSS JOIN LATERAL jsonb_each_text(d.choices) AS c "
+     "WHERE d.subject_id = $1 ORDER BY d.consent_version, c.key"},
+    // $1 subject, $2 pseudonym: is anything held about it?
+    {kSubjectExists,
+     "SELECT EXISTS (SELECT 1 FROM subjects WHERE subject_id = $1) OR "
+     "EXISTS (SELECT 1 FROM decisions WHERE subject_id = $1) OR "
+     "EXISTS (SELECT 1 FROM audit_events WHERE subject_id = $1)"},
+    {kLockSubject,
+     "SELECT consent_version FROM subjects WHERE subject_id = $1 FOR UPDATE"},
+    // $1 pseudonym.
+    {kCountErasures,
+     "SELECT count(*) FROM subject_erasures WHERE subject_pseudonym = $1"},
+    {kEraseChoices, "DELETE FROM subject_choices WHERE subject_id = $1"},
+    {kEraseSubjectRow, "DELETE FROM subjects WHERE subject_id = $1"},
+    // $1 subject, $2 replacement id.
+    {kEraseDecisions,
+     "UPDATE decisions SET subject_id = $2 WHERE subject_id = $1"},
+    {kEraseAuditIds,
+     "UPDATE audit_events SET subject_id = NULL WHERE subject_id = $1"},
+    // $1 pseudonym, $2 erasure number, $3 time, $4 actor.
+    {kRecordErasure,
+     "INSERT INTO subject_erasures (subject_pseudonym, erasure, erased_at, "
+     "actor) VALUES ($1, $2, $3::timestamptz, $4)"},
 };
 
 #undef MICROS

@@ -28,6 +28,28 @@ inline constexpr char kInsertDecision[] = "insert_decision";
 inline constexpr char kUpsertChoices[] = "upsert_choices";
 inline constexpr char kDecisionByKey[] = "decision_by_key";
 inline constexpr char kNotifyChange[] = "notify_change";
+// The audit log.
+inline constexpr char kInsertAuditEvent[] = "insert_audit_event";
+inline constexpr char kQueueAuditEvent[] = "queue_audit_event";
+inline constexpr char kLockSealer[] = "lock_sealer";
+inline constexpr char kChainHead[] = "chain_head";
+inline constexpr char kUnsealedEvents[] = "unsealed_events";
+inline constexpr char kAppendChain[] = "append_chain";
+inline constexpr char kDequeueEvents[] = "dequeue_events";
+inline constexpr char kExportAll[] = "export_all";
+inline constexpr char kExportSubject[] = "export_subject";
+inline constexpr char kVerifyPage[] = "verify_page";
+inline constexpr char kOrphanEvents[] = "orphan_events";
+inline constexpr char kUnsealedCount[] = "unsealed_count";
+inline constexpr char kHistory[] = "history";
+inline constexpr char kSubjectExists[] = "subject_exists";
+inline constexpr char kLockSubject[] = "lock_subject";
+inline constexpr char kCountErasures[] = "count_erasures";
+inline constexpr char kEraseChoices[] = "erase_choices";
+inline constexpr char kEraseSubjectRow[] = "erase_subject_row";
+inline constexpr char kEraseDecisions[] = "erase_decisions";
+inline constexpr char kEraseAuditIds[] = "erase_audit_ids";
+inline constexpr char kRecordErasure[] = "record_erasure";
 
 // All statements, for preparing.
 std::span<const Statement> AllStatements();

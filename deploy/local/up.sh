@@ -47,11 +47,16 @@ pg_start "$PG_DIR"
 pg_createdb consentd
 DATABASE_URL="postgresql://postgres@127.0.0.1:$PG_PORT/consentd"
 
+# The audit log's secret key: throwaway, like the data it protects here.
+echo "local $(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')" >"$PG_DIR/audit.keys"
+chmod 600 "$PG_DIR/audit.keys"
+
 log "starting consentd on 127.0.0.1:$PORT"
 "$BUILD_DIR/server/consentd" \
   --listen="127.0.0.1:$PORT" \
   --metrics_listen="127.0.0.1:$METRICS_PORT" \
   --database_url="$DATABASE_URL" \
+  --audit_key_file="$PG_DIR/audit.keys" \
   --bootstrap_policy="$CONSENTD_ROOT/config/policies/2026-01-12.json" &
 CONSENTD_PID=$!
 

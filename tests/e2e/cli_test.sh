@@ -32,6 +32,8 @@ expect_output() {
   grep -qE -- "$pattern" <<<"$out" || fail "$name: output does not match /$pattern/: $out"
 }
 
+echo "e2e $(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')" >"$WORK/audit.keys"
+export CONSENTD_AUDIT_KEY_FILE="$WORK/audit.keys"
 PORT=$(free_port)
 METRICS_PORT=$(free_port)
 export CONSENTD_ADDR="127.0.0.1:$PORT"
@@ -47,6 +49,9 @@ start() {
 
 # Bad configuration stops the start with a message naming it.
 expect_output "missing database_url" 2 "database_url" env -u CONSENTD_DATABASE_URL "$CONSENTD"
+expect_output "missing audit keys" 2 "audit_key_file" env -u CONSENTD_AUDIT_KEY_FILE "$CONSENTD" --database_url=x
+echo "k1 abcd" >"$WORK/short.keys"
+expect_output "short audit key" 2 "line 1: the secret must be at least 32 bytes" "$CONSENTD" --database_url=x --audit_key_file="$WORK/short.keys"
 expect_output "bad flag value" 1 "consent_ttl" "$CONSENTD" --database_url=x --consent_ttl=forever
 expect_output "bad env value" 2 "CONSENTD_CONSENT_TTL" env CONSENTD_CONSENT_TTL=soon "$CONSENTD" --database_url=x
 expect_output "missing policy file" 2 "bootstrap_policy" "$CONSENTD" --database_url=x --bootstrap_policy=/nonexistent.json

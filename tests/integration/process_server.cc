@@ -88,6 +88,8 @@ ProcessServer::ProcessServer(const std::string& db_url,
   metrics_port_ = FreePort();
   log_path_ = absl::StrCat(::testing::TempDir(), "consentd-", getpid(), "-",
                            port_, ".log");
+  const std::string keys_path = absl::StrCat(log_path_, ".keys");
+  std::ofstream(keys_path) << "test " << std::string(64, 'a') << "\n";
   std::vector<std::string> args = {
       CONSENTD_BINARY,
       absl::StrCat("--listen=127.0.0.1:", port_),
@@ -95,7 +97,8 @@ ProcessServer::ProcessServer(const std::string& db_url,
       "--database_url=" + db_url,
       "--bootstrap_policy=" CONSENTD_SOURCE_DIR
       "/config/policies/2026-01-12.json",
-      "--db_pool_size=4"};
+      "--db_pool_size=4",
+      "--audit_key_file=" + keys_path};
   args.insert(args.end(), flags.begin(), flags.end());
   std::vector<char*> argv;
   for (std::string& a : args) argv.push_back(a.data());

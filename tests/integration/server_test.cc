@@ -16,8 +16,9 @@ class ServerTest : public IntegrationTest {};
 
 TEST_F(ServerTest, HealthIsServing) {
   auto stub = grpc::health::v1::Health::NewStub(server_->channel());
-  for (const char* service :
-       {"", "consent.v1.ConsentService", "consent.v1.PolicyService"}) {
+  for (const char* service : {"", "consent.v1.ConsentService",
+                              "consent.v1.PolicyService",
+                              "consent.v1.AuditService"}) {
     grpc::health::v1::HealthCheckRequest request;
     request.set_service(service);
     grpc::health::v1::HealthCheckResponse response;
@@ -26,7 +27,7 @@ TEST_F(ServerTest, HealthIsServing) {
     EXPECT_EQ(response.status(), grpc::health::v1::HealthCheckResponse::SERVING);
   }
   grpc::health::v1::HealthCheckRequest unknown;
-  unknown.set_service("consent.v1.AuditService");  // Not served (yet).
+  unknown.set_service("consent.v1.NoSuchService");
   grpc::health::v1::HealthCheckResponse response;
   EXPECT_EQ(stub->Check(Context().get(), unknown, &response).error_code(),
             grpc::StatusCode::NOT_FOUND);

@@ -70,6 +70,8 @@ Config TestConfig(const std::string& db_url) {
   config.database_url = db_url;
   config.bootstrap_policy = SeedPolicy();
   config.db_pool_size = 4;
+  config.audit_keys = std::make_shared<const AuditKeys>(AuditKeys::ForTesting());
+  config.audit_seal_interval = absl::Milliseconds(20);
   return config;
 }
 

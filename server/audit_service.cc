@@ -1,0 +1,328 @@
+#include "server/audit_service.h"
+
+#include <atomic>
+
+#include "absl/strings/str_cat.h"
+#include "core/evaluation.h"
+#include "core/validation.h"
+#include "server/codec.h"
+#include "server/status.h"
+#include "server/wire.h"
+#include "storage/logging.h"
+
+namespace consentd {
+namespace {
+
+// Events per export message, and the size a message stops growing at.
+constexpr int kExportPage = 500;
+constexpr size_t kMaxMessageBytes = 512 * 1024;
+// Most audit events ExportSubjectData returns in one answer.
+constexpr int kMaxSubjectEvents = 10000;
+
+consent::v1::ConsentSource SourceToProto(const std::string& name) {
+  for (int s = consent::v1::SOURCE_BANNER; s <= consent::v1::SOURCE_IMPORT; ++s) {
+    if (SourceName(static_cast<ConsentSource>(s)) == name) {
+      return static_cast<consent::v1::ConsentSource>(s);
+    }
+  }
+  return consent::v1::SOURCE_UNSPECIFIED;
+}
+
+void ToProto(const HistoryRecord& r, consent::v1::HistoryEntry* out) {
+  out->set_consent_version(r.consent_version);
+  SetTimestamp(r.recorded_at, out->mutable_recorded_at());
+  out->set_policy_version(r.policy_version);
+  for (const auto& [category, granted] : r.choices) {
+    (*out->mutable_choices())[category] = granted;
+  }
+  out->set_source(SourceToProto(r.source));
+  out->set_region(r.region);
+  out->set_gpc(r.gpc);
+  out->set_idempotency_key(r.idempotency_key);
+  out->set_expected_version(r.expected_version);
+  out->set_actor(r.actor);
+  for (const auto& [category, granted] : r.standing) {
+    consent::v1::CategoryValue* v = out->add_standing();
+    v->set_category(category);
+    v->set_granted(granted);
+  }
+}
+
+void ToProto(const AuditEventRecord& e, consent::v1::AuditEvent* out) {
+  out->set_sequence(e.sequence);
+  out->set_event_id(e.event_id);
+  out->set_action(e.action);
+  out->set_subject_id(e.subject_id);
+  out->set_subject_pseudonym(e.subject_pseudonym);
+  out->set_actor(e.actor);
+  SetTimestamp(e.recorded_at, out->mutable_recorded_at());
+  out->set_payload(e.payload);
+  out->set_key_id(e.key_id);
+  out->set_event_mac(e.event_mac_hex);
+  out->set_chain_mac(e.chain_mac_hex);
+}
+
+// Parses a request naming one subject and validates the id.
+template <typename Request>
+absl::Status ParseSubjectRequest(const grpc::ByteBuffer& raw, Request* req) {
+  if (absl::Status s = ParseRequest(raw, req); !s.ok()) return s;
+  return ValidateIdentifier(req->subject_id(), "subject_id",
+                            kMaxSubjectIdBytes);
+}
+
+// Runs `work` on the queue and finishes the unary call with its status.
+template <typename Work>
+grpc::ServerUnaryReactor* RunQueued(WorkQueue* queue,
+                                    grpc::ServerUnaryReactor* reactor,
+                                    Work work) {
+  absl::Status queued = queue->Submit(
+      [reactor, work = std::move(work)]() mutable { reactor->Finish(work()); });
+  if (!queued.ok()) reactor->Finish(ToGrpcStatus(queued));
+  return reactor;
+}
+
+// Streams the sealed log page by page. Each page is read on the work queue
+// only after the previous message was written, so memory stays at one page
+// however large the export and however slow the reader.
+class ExportReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
+ public:
+  ExportReactor(const ServiceContext& ctx, AuditExportFilter filter,
+                int64_t after_sequence)
+      : ctx_(ctx), filter_(std::move(filter)), after_(after_sequence) {
+    FetchNext();
+  }
+
+  void OnWriteDone(bool ok) override {
+    if (!ok) {
+      Finish(grpc::Status(grpc::StatusCode::CANCELLED,
+                          "the client went away during the export"));
+      return;
+    }
+    FetchNext();
+  }
+  void OnCancel() override { cancelled_ = true; }
+  void OnDone() override { delete this; }
+
+ private:
+  void FetchNext() {
+    absl::Status queued = ctx_.work->Submit([this] { Fetch(); });
+    if (!queued.ok()) Finish(ToGrpcStatus(queued));
+  }
+
+  // On the work queue. Its last act is StartWrite or Finish.
+  void Fetch() {
+    if (cancelled_) {
+      Finish(grpc::Status(grpc::StatusCode::CANCELLED, "export cancelled"));
+      return;
+    }
+    absl::StatusOr<std::vector<AuditEventRecord>> page =
+        ctx_.audit->ExportPage(filter_, after_, kExportPage);
+    if (!page.ok()) {
+      Finish(ToGrpcStatus(page.status()));
+      return;
+    }
+    if (page->empty()) {
+      Finish(grpc::Status::OK);
+      return;
+    }
+    consent::v1::ExportAuditLogResponse message;
+    size_t bytes = 0;
+    for (const AuditEventRecord& e : *page) {
+      if (bytes >= kMaxMessageBytes) break;
+      ToProto(e, message.add_events());
+      bytes += e.payload.size() + 256;
+      after_ = e.sequence;
+    }
+    buffer_.Clear();  // The previous message was written (OnWriteDone).
+    grpc::Status s = SerializeResponse(message, &buffer_);
+    if (!s.ok()) {
+      Finish(s);
+      return;
+    }
+    StartWrite(&buffer_);
+  }
+
+  const ServiceContext ctx_;
+  const AuditExportFilter filter_;
+  int64_t after_;
+  grpc::ByteBuffer buffer_;
+  std::atomic<bool> cancelled_{false};
+};
+
+}  // namespace
+
+grpc::ServerUnaryReactor* AuditServiceImpl::GetHistory(
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
+    grpc::ByteBuffer* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  consent::v1::GetHistoryRequest req;
+  if (absl::Status s = ParseSubjectRequest(*request, &req); !s.ok()) {
+    reactor->Finish(ToGrpcStatus(s));
+    return reactor;
+  }
+  return RunQueued(ctx_.work, reactor, [this, req, response]() {
+    absl::StatusOr<std::vector<HistoryRecord>> history =
+        ctx_.audit->History(req.subject_id());
+    if (!history.ok()) return ToGrpcStatus(history.status());
+    consent::v1::GetHistoryResponse out;
+    out.set_subject_id(req.subject_id());
+    for (const HistoryRecord& r : *history) ToProto(r, out.add_decisions());
+    return SerializeResponse(out, response);
+  });
+}
+
+grpc::ServerWriteReactor<grpc::ByteBuffer>* AuditServiceImpl::ExportAuditLog(
+    grpc::CallbackServerContext* /*context*/, const grpc::ByteBuffer* request) {
+  consent::v1::ExportAuditLogRequest req;
+  absl::Status s = ParseRequest(*request, &req);
+  if (s.ok() && !req.subject_id().empty()) {
+    s = ValidateIdentifier(req.subject_id(), "subject_id", kMaxSubjectIdBytes);
+  }
+  if (s.ok() && req.after_sequence() < 0) {
+    s = absl::InvalidArgumentError("after_sequence must not be negative");
+  }
+  AuditExportFilter filter;
+  filter.subject_id = req.subject_id();
+  if (req.has_since()) filter.since = FromTimestamp(req.since());
+  if (req.has_until()) filter.until = FromTimestamp(req.until());
+  if (s.ok() && filter.until <= filter.since) {
+    s = absl::InvalidArgumentError("until must be later than since");
+  }
+  if (!s.ok()) {
+    // A reactor that only finishes.
+    class Failed final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
+     public:
+      explicit Failed(const absl::Status& status) { Finish(ToGrpcStatus(status)); }
+      void OnDone() override { delete this; }
+    };
+    return new Failed(s);
+  }
+  return new ExportReactor(ctx_, std::move(filter), req.after_sequence());
+}
+
+grpc::ServerUnaryReactor* AuditServiceImpl::VerifyAuditLog(
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
+    grpc::ByteBuffer* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  consent::v1::VerifyAuditLogRequest req;
+  if (absl::Status s = ParseRequest(*request, &req); !s.ok()) {
+    reactor->Finish(ToGrpcStatus(s));
+    return reactor;
+  }
+  return RunQueued(ctx_.work, reactor, [this, response]() {
+    absl::StatusOr<AuditVerification> v = ctx_.audit->Verify();
+    if (!v.ok()) return ToGrpcStatus(v.status());
+    consent::v1::VerifyAuditLogResponse out;
+    out.set_ok(v->ok);
+    out.set_events_verified(v->events_verified);
+    for (const AuditVerification::Problem& p : v->problems) {
+      if (out.first_bad_sequence() == 0 && p.sequence > 0) {
+        out.set_first_bad_sequence(p.sequence);
+      }
+      consent::v1::AuditProblem* problem = out.add_problems();
+      problem->set_sequence(p.sequence);
+      problem->set_event_id(p.event_id);
+      problem->set_description(p.description);
+    }
+    out.set_head_sequence(v->head_sequence);
+    out.set_head_chain_mac(v->head_mac_hex);
+    out.set_unsealed_events(v->unsealed);
+    if (!v->ok) {
+      spdlog::error("audit log verification failed: {} problem(s), first: {}",
+                    v->problems.size(), v->problems.front().description);
+    }
+    return SerializeResponse(out, response);
+  });
+}
+
+grpc::ServerUnaryReactor* AuditServiceImpl::EraseSubject(
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
+    grpc::ByteBuffer* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  consent::v1::EraseSubjectRequest req;
+  if (absl::Status s = ParseSubjectRequest(*request, &req); !s.ok()) {
+    reactor->Finish(ToGrpcStatus(s));
+    return reactor;
+  }
+  return RunQueued(ctx_.work, reactor, [this, req, response]() {
+    const absl::Time now = ctx_.clock->Now();
+    absl::StatusOr<ErasureOutcome> erased = ctx_.audit->Erase(
+        req.subject_id(), std::string(kAnonymousActor), now);
+    // Whatever the outcome, this replica forgets the subject at once.
+    ctx_.cache->Erase(req.subject_id());
+    if (!erased.ok()) return ToGrpcStatus(erased.status());
+    spdlog::info("erased a subject (pseudonym {}, erasure {})",
+                 erased->pseudonym, erased->erasure);
+    consent::v1::EraseSubjectResponse out;
+    out.set_subject_pseudonym(erased->pseudonym);
+    out.set_decisions_erased(erased->decisions);
+    out.set_audit_events_erased(erased->audit_events);
+    SetTimestamp(now, out.mutable_erased_at());
+    return SerializeResponse(out, response);
+  });
+}
+
+grpc::ServerUnaryReactor* AuditServiceImpl::ExportSubjectData(
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
+    grpc::ByteBuffer* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  consent::v1::ExportSubjectDataRequest req;
+  if (absl::Status s = ParseSubjectRequest(*request, &req); !s.ok()) {
+    reactor->Finish(ToGrpcStatus(s));
+    return reactor;
+  }
+  return RunQueued(ctx_.work, reactor, [this, req, response]() {
+    absl::StatusOr<bool> known = ctx_.audit->SubjectKnown(req.subject_id());
+    if (!known.ok()) return ToGrpcStatus(known.status());
+    if (!*known) {
+      return ToGrpcStatus(
+          absl::NotFoundError("nothing is held about this subject"));
+    }
+    consent::v1::ExportSubjectDataResponse out;
+    out.set_subject_id(req.subject_id());
+
+    absl::StatusOr<SubjectState> state =
+        ctx_.store->LoadSubject(req.subject_id());
+    if (!state.ok()) return ToGrpcStatus(state.status());
+    const std::shared_ptr<const PolicySnapshot> policies = ctx_.policies->Get();
+    if (const CompiledPolicy* current = policies->current()) {
+      const EvaluationContext eval{current, ctx_.regions->Lookup(""), false,
+                                   ctx_.clock->Now(), ctx_.consent_ttl};
+      const ConsentSummary summary = Summarize(eval, *state);
+      consent::v1::GetConsentResponse* c = out.mutable_current();
+      c->set_consent_version(state->consent_version);
+      c->set_current_policy_version(current->version());
+      c->set_banner_required(summary.banner_required);
+      for (size_t i = 0; i < summary.categories.size(); ++i) {
+        consent::v1::CategoryConsent* cc = c->add_categories();
+        cc->set_category(current->categories()[i].def->id);
+        cc->set_state(StateToProto(summary.categories[i].state));
+        cc->set_allowed(summary.categories[i].allowed);
+        cc->set_reason(ReasonToProto(summary.categories[i].reason));
+      }
+    }
+    absl::StatusOr<std::vector<HistoryRecord>> history =
+        ctx_.audit->History(req.subject_id());
+    if (history.ok()) {
+      for (const HistoryRecord& r : *history) ToProto(r, out.add_decisions());
+    } else if (!absl::IsNotFound(history.status())) {
+      return ToGrpcStatus(history.status());
+    }
+    AuditExportFilter filter;
+    filter.subject_id = req.subject_id();
+    int64_t after = 0;
+    while (out.audit_events_size() < kMaxSubjectEvents) {
+      absl::StatusOr<std::vector<AuditEventRecord>> page =
+          ctx_.audit->ExportPage(filter, after, kExportPage);
+      if (!page.ok()) return ToGrpcStatus(page.status());
+      if (page->empty()) break;
+      for (const AuditEventRecord& e : *page) {
+        ToProto(e, out.add_audit_events());
+        after = e.sequence;
+      }
+    }
+    return SerializeResponse(out, response);
+  });
+}
+
+}  // namespace consentd

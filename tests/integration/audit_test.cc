@@ -1,0 +1,347 @@
+// The audit log, support tools and data-subject requests, through the real
+// server and PostgreSQL.
+#include <gtest/gtest.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "consent/v1/audit.grpc.pb.h"
+#include "tests/integration/process_server.h"
+#include "tests/integration/test_env.h"
+
+namespace consentd::testing {
+namespace {
+
+class AuditTest : public IntegrationTest {
+ protected:
+  AuditTest()
+      : audit_(consent::v1::AuditService::NewStub(server_->channel())) {}
+
+  // Events of the sealed log after `after` (for `subject`, "" = all),
+  // reading at most `max` of them.
+  std::vector<consent::v1::AuditEvent> Export(const std::string& subject,
+                                              int64_t after = 0,
+                                              size_t max = SIZE_MAX) {
+    consent::v1::ExportAuditLogRequest request;
+    request.set_subject_id(subject);
+    request.set_after_sequence(after);
+    auto context = Context();
+    auto reader = audit_->ExportAuditLog(context.get(), request);
+    std::vector<consent::v1::AuditEvent> events;
+    consent::v1::ExportAuditLogResponse batch;
+    while (events.size() < max && reader->Read(&batch)) {
+      for (const auto& e : batch.events()) {
+        if (events.size() < max) events.push_back(e);
+      }
+    }
+    if (events.size() >= max) context->TryCancel();
+    grpc::Status s = reader->Finish();
+    EXPECT_TRUE(s.ok() || s.error_code() == grpc::StatusCode::CANCELLED)
+        << s.error_message();
+    return events;
+  }
+
+  consent::v1::VerifyAuditLogResponse Verify() {
+    consent::v1::VerifyAuditLogResponse r;
+    grpc::Status s = audit_->VerifyAuditLog(
+        Context().get(), consent::v1::VerifyAuditLogRequest(), &r);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return r;
+  }
+
+  // Waits (with a deadline) until every committed event is sealed.
+  void WaitSealed() {
+    ASSERT_TRUE(Eventually([&] {
+      return db_.Count("SELECT count(*) FROM audit_unsealed") == 0;
+    }));
+  }
+
+  int64_t DecisionEvents() {
+    return db_.Count(
+        "SELECT count(*) FROM audit_events WHERE action = 'decision'");
+  }
+
+  std::unique_ptr<consent::v1::AuditService::Stub> audit_;
+};
+
+TEST_F(AuditTest, HistoryExportAndResumableCursor) {
+  ASSERT_TRUE(server_->Record("s", {{"statistics", true}}).status.ok());
+  clock_.Advance(absl::Hours(1));
+  ASSERT_TRUE(server_->Record("s", {{"marketing", true}}).status.ok());
+  clock_.Advance(absl::Hours(1));
+  ASSERT_TRUE(
+      server_->Record("s", {{"statistics", false}, {"marketing", true}}).status.ok());
+  ASSERT_TRUE(server_->Record("other", {{"statistics", true}}).status.ok());
+
+  consent::v1::GetHistoryRequest request;
+  request.set_subject_id("s");
+  consent::v1::GetHistoryResponse history;
+  ASSERT_TRUE(audit_->GetHistory(Context().get(), request, &history).ok());
+  ASSERT_EQ(history.decisions_size(), 3);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(history.decisions(i).consent_version(), i + 1);
+    EXPECT_EQ(history.decisions(i).policy_version(), "2026-01-12");
+    EXPECT_EQ(history.decisions(i).source(), consent::v1::SOURCE_BANNER);
+    EXPECT_EQ(history.decisions(i).actor(), "anonymous");
+  }
+  EXPECT_EQ(history.decisions(1).recorded_at().seconds(),
+            absl::ToUnixSeconds(Start() + absl::Hours(1)));
+  EXPECT_EQ(history.decisions(1).choices().size(), 1u);
+  EXPECT_TRUE(history.decisions(1).choices().at("marketing"));
+  // What each category was after the decision.
+  ASSERT_EQ(history.decisions(2).standing_size(), 2);
+  EXPECT_EQ(history.decisions(2).standing(0).category(), "marketing");
+  EXPECT_TRUE(history.decisions(2).standing(0).granted());
+  EXPECT_EQ(history.decisions(2).standing(1).category(), "statistics");
+  EXPECT_FALSE(history.decisions(2).standing(1).granted());
+
+  WaitSealed();
+  std::vector<consent::v1::AuditEvent> events = Export("s");
+  ASSERT_EQ(events.size(), 3u);
+  for (const auto& e : events) {
+    EXPECT_EQ(e.action(), "decision");
+    EXPECT_EQ(e.subject_id(), "s");
+    EXPECT_EQ(e.payload().find("\"s\""), std::string::npos);
+  }
+  EXPECT_NE(events[2].payload().find("\"choices\":{\"marketing\":true,"
+                                     "\"statistics\":false}"),
+            std::string::npos);
+
+  // Two at a time: each event exactly once.
+  std::vector<consent::v1::AuditEvent> first = Export("s", 0, 2);
+  ASSERT_EQ(first.size(), 2u);
+  std::vector<consent::v1::AuditEvent> rest = Export("s", first[1].sequence());
+  ASSERT_EQ(rest.size(), 1u);
+  EXPECT_EQ(rest[0].sequence(), events[2].sequence());
+  // One more decision: resuming from the last cursor gives exactly it.
+  ASSERT_TRUE(server_->Record("s", {{"preferences", true}}).status.ok());
+  WaitSealed();
+  std::vector<consent::v1::AuditEvent> next = Export("s", rest[0].sequence());
+  ASSERT_EQ(next.size(), 1u);
+  EXPECT_NE(next[0].payload().find("\"consent_version\":4"), std::string::npos);
+  // The whole log: bootstrap publish + 5 decisions, sequences 1..6.
+  std::vector<consent::v1::AuditEvent> all = Export("");
+  ASSERT_EQ(all.size(), 6u);
+  EXPECT_EQ(all[0].action(), "policy_publish");
+  for (size_t i = 0; i < all.size(); ++i) EXPECT_EQ(all[i].sequence(), i + 1);
+}
+
+TEST_F(AuditTest, EveryAcceptedDecisionHasOneEvent) {
+  ASSERT_TRUE(server_->Record("deny-all", {{"preferences", false},
+                                           {"statistics", false},
+                                           {"marketing", false}})
+                  .status.ok());
+  ASSERT_TRUE(
+      server_->Record("device:7f3a9c", {{"statistics", true}}, "key-1").status.ok());
+  EXPECT_TRUE(server_->Record("device:7f3a9c", {{"statistics", true}}, "key-1")
+                  .response.replayed());
+  EXPECT_FALSE(server_->Record("deny-all", {{"necessary", false}}).status.ok());
+  EXPECT_EQ(DecisionEvents(), 2);
+  EXPECT_EQ(DecisionEvents(), db_.Count("SELECT count(*) FROM decisions"));
+  WaitSealed();
+  EXPECT_EQ(Export("deny-all").size(), 1u);
+  EXPECT_EQ(Export("device:7f3a9c").size(), 1u);
+}
+
+TEST_F(AuditTest, RequestContextIsKeptOnlyAsKeyedHashes) {
+  consent::v1::RecordConsentRequest r;
+  r.set_subject_id("s");
+  r.set_policy_version("2026-01-12");
+  (*r.mutable_choices())["statistics"] = true;
+  r.set_source(consent::v1::SOURCE_BANNER);
+  r.mutable_context()->set_user_agent("Mozilla/5.0 (X11; Linux x86_64)");
+  r.mutable_context()->set_ip_address("2001:db8:0:0::1");
+  ASSERT_TRUE(server_->Record(r).status.ok());
+  const std::string payload =
+      db_.Query("SELECT payload FROM audit_events WHERE action = 'decision'");
+  EXPECT_EQ(payload.find("Mozilla"), std::string::npos);
+  EXPECT_EQ(payload.find("2001:db8"), std::string::npos);
+  const AuditKeys keys = AuditKeys::ForTesting();
+  EXPECT_NE(payload.find(keys.Fingerprint("ip", "2001:db8::1")), std::string::npos);
+  EXPECT_NE(payload.find(keys.Fingerprint("user_agent",
+                                          "Mozilla/5.0 (X11; Linux x86_64)")),
+            std::string::npos);
+  r.mutable_context()->set_ip_address("999.1.1.1");
+  auto bad = server_->Record(r);
+  EXPECT_EQ(bad.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(bad.status.error_message().find("context.ip_address"),
+            std::string::npos);
+}
+
+class AuditTamperTest : public AuditTest {
+ protected:
+  void SetUp() override {
+    for (int i = 0; i < 5; ++i) {
+      // Alternating choices: no two neighbouring payloads are alike.
+      ASSERT_TRUE(
+          server_->Record(absl::StrCat("s", i), {{"marketing", i % 2 == 0}})
+              .status.ok());
+    }
+    WaitSealed();
+    const auto v = Verify();
+    ASSERT_TRUE(v.ok());
+    ASSERT_EQ(v.events_verified(), 6);  // Publish + 5 decisions.
+    ASSERT_EQ(v.head_sequence(), 6);
+  }
+  // The event at a sequence.
+  std::string EventAt(int sequence) {
+    return db_.Query(absl::StrCat(
+        "SELECT event_id FROM audit_chain WHERE sequence = ", sequence));
+  }
+};
+
+TEST_F(AuditTamperTest, AModifiedPayloadIsReportedAtItsSequence) {
+  db_.Query("UPDATE audit_events SET payload = replace(payload, "
+            "'\"marketing\":true', '\"marketing\":false') WHERE event_id = " +
+            EventAt(4));
+  const auto v = Verify();
+  EXPECT_FALSE(v.ok());
+  EXPECT_EQ(v.first_bad_sequence(), 4);
+  EXPECT_NE(v.problems(0).description().find("modified"), std::string::npos);
+}
+
+TEST_F(AuditTamperTest, ADeletedEventIsReported) {
+  db_.Query("DELETE FROM audit_events WHERE event_id = " + EventAt(3));
+  const auto v = Verify();
+  EXPECT_FALSE(v.ok());
+  EXPECT_EQ(v.first_bad_sequence(), 3);
+  EXPECT_NE(v.problems(0).description().find("missing"), std::string::npos);
+}
+
+TEST_F(AuditTamperTest, ADeletedChainEntryIsAGap) {
+  db_.Query("DELETE FROM audit_chain WHERE sequence = 2");
+  const auto v = Verify();
+  EXPECT_FALSE(v.ok());
+  EXPECT_EQ(v.first_bad_sequence(), 2);
+  EXPECT_NE(v.problems(0).description().find("missing"), std::string::npos);
+}
+
+TEST_F(AuditTamperTest, SwappedEventsAreReported) {
+  const std::string a = EventAt(2), b = EventAt(5);
+  db_.Query(absl::StrCat(
+      "UPDATE audit_chain SET event_id = CASE event_id WHEN ", a, " THEN -1 ",
+      "ELSE event_id END WHERE event_id = ", a, "; UPDATE audit_chain SET ",
+      "event_id = ", a, " WHERE event_id = ", b, "; UPDATE audit_chain SET ",
+      "event_id = ", b, " WHERE event_id = -1"));
+  const auto v = Verify();
+  EXPECT_FALSE(v.ok());
+  EXPECT_EQ(v.first_bad_sequence(), 2);
+  ASSERT_GE(v.problems_size(), 2);
+  EXPECT_EQ(v.problems(v.problems_size() - 1).sequence(), 5);
+}
+
+TEST_F(AuditTamperTest, SwappedPayloadsAreReported) {
+  const std::string a = EventAt(3), b = EventAt(4);
+  db_.Query(absl::StrCat(
+      "UPDATE audit_events e SET payload = o.payload FROM audit_events o "
+      "WHERE (e.event_id, o.event_id) IN ((", a, ",", b, "),(", b, ",", a, "))"));
+  const auto v = Verify();
+  EXPECT_FALSE(v.ok());
+  EXPECT_EQ(v.first_bad_sequence(), 3);
+  ASSERT_GE(v.problems_size(), 2);
+  EXPECT_EQ(v.problems(1).sequence(), 4);
+}
+
+TEST_F(AuditTamperTest, AForgedEventIsNeverSealedAndIsReported) {
+  // A forger without the key copies a real event's MAC onto new content
+  // and queues it for sealing.
+  db_.Query(
+      "WITH e AS (INSERT INTO audit_events (subject_id, subject_pseudonym, "
+      "action, actor, recorded_at, payload, key_id, event_mac) SELECT "
+      "'forged', subject_pseudonym, action, actor, recorded_at, "
+      "'{\"forged\":true}', key_id, event_mac FROM audit_events WHERE "
+      "action = 'decision' LIMIT 1 RETURNING event_id) "
+      "INSERT INTO audit_unsealed SELECT event_id FROM e");
+  WaitSealed();
+  const auto v = Verify();
+  EXPECT_FALSE(v.ok());
+  EXPECT_EQ(v.head_sequence(), 6);  // Not sealed.
+  EXPECT_EQ(v.first_bad_sequence(), 0);
+  EXPECT_NE(v.problems(0).description().find("not in the chain"),
+            std::string::npos);
+}
+
+TEST_F(AuditTest, ErasureRemovesTheIdentifierAndKeepsTheProof) {
+  const std::string subject = "erase-me-7f3a@example.org";
+  ASSERT_TRUE(server_->Record(subject, {{"marketing", true}}, "idem-1").status.ok());
+  ASSERT_TRUE(server_->Record(subject, {{"statistics", true}}).status.ok());
+  ASSERT_TRUE(server_->Check(subject, "ia_mkt_source").response.allowed());
+
+  consent::v1::ExportSubjectDataRequest access;
+  access.set_subject_id(subject);
+  consent::v1::ExportSubjectDataResponse data;
+  WaitSealed();
+  ASSERT_TRUE(audit_->ExportSubjectData(Context().get(), access, &data).ok());
+  EXPECT_EQ(data.decisions_size(), 2);
+  EXPECT_EQ(data.audit_events_size(), 2);
+  EXPECT_EQ(data.current().consent_version(), 2);
+
+  consent::v1::EraseSubjectRequest erase;
+  erase.set_subject_id(subject);
+  consent::v1::EraseSubjectResponse erased;
+  ASSERT_TRUE(audit_->EraseSubject(Context().get(), erase, &erased).ok());
+  EXPECT_EQ(erased.decisions_erased(), 2);
+  EXPECT_EQ(erased.audit_events_erased(), 2);
+  EXPECT_EQ(erased.subject_pseudonym(), AuditKeys::ForTesting().Pseudonym(subject));
+
+  consent::v1::GetHistoryRequest history;
+  history.set_subject_id(subject);
+  consent::v1::GetHistoryResponse h;
+  EXPECT_EQ(audit_->GetHistory(Context().get(), history, &h).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  // No table holds the identifier anymore.
+  const std::string tables = db_.Query(
+      "SELECT string_agg(table_name, ',') FROM information_schema.tables "
+      "WHERE table_schema = 'public'");
+  for (absl::string_view table : absl::StrSplit(tables, ',')) {
+    EXPECT_EQ(db_.Count(absl::StrCat("SELECT count(*) FROM ", table,
+                                     " t WHERE t::text LIKE '%erase-me-7f3a%'")),
+              0)
+        << table;
+  }
+  auto check = server_->Check(subject, "ia_mkt_source");
+  ASSERT_TRUE(check.status.ok());
+  EXPECT_EQ(check.response.reason(), consent::v1::REASON_NO_DECISION);
+  EXPECT_EQ(check.response.consent_version(), 0);
+  WaitSealed();
+  const auto v = Verify();
+  EXPECT_TRUE(v.ok()) << (v.problems_size() ? v.problems(0).description() : "");
+  // The proof stays, found by the former id through its pseudonym.
+  std::vector<consent::v1::AuditEvent> proof = Export(subject);
+  ASSERT_EQ(proof.size(), 3u);
+  EXPECT_EQ(proof[2].action(), "erasure");
+  for (const auto& e : proof) EXPECT_EQ(e.subject_id(), "");
+  // Erasing again finds nothing; a new decision starts a new history.
+  EXPECT_EQ(audit_->EraseSubject(Context().get(), erase, &erased).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  auto again = server_->Record(subject, {{"marketing", false}}, "idem-1");
+  ASSERT_TRUE(again.status.ok());
+  EXPECT_EQ(again.response.consent_version(), 1);
+  EXPECT_FALSE(again.response.replayed());
+  ASSERT_TRUE(audit_->EraseSubject(Context().get(), erase, &erased).ok());
+  EXPECT_EQ(db_.Count("SELECT count(*) FROM subject_erasures"), 2);
+}
+
+TEST_F(AuditTest, SupportCallsValidateTheirInput) {
+  consent::v1::GetHistoryRequest history;
+  consent::v1::GetHistoryResponse h;
+  EXPECT_EQ(audit_->GetHistory(Context().get(), history, &h).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  history.set_subject_id("nobody");
+  EXPECT_EQ(audit_->GetHistory(Context().get(), history, &h).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  consent::v1::ExportSubjectDataRequest access;
+  access.set_subject_id("nobody");
+  consent::v1::ExportSubjectDataResponse data;
+  EXPECT_EQ(audit_->ExportSubjectData(Context().get(), access, &data).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  consent::v1::ExportAuditLogRequest bad;
+  bad.set_after_sequence(-1);
+  auto context = Context();
+  auto reader = audit_->ExportAuditLog(context.get(), bad);
+  consent::v1::ExportAuditLogResponse batch;
+  EXPECT_FALSE(reader->Read(&batch));
+  EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+}  // namespace
+}  // namespace consentd::testing
