@@ -26,9 +26,6 @@ enum class ConsentSource : uint8_t {
 // "support", "import" ("" for kUnspecified).
 absl::string_view SourceName(ConsentSource source);
 
-// The actor recorded for decisions until authentication is enforced.
-inline constexpr absl::string_view kAnonymousActor = "anonymous";
-
 // Keyed hashes of what the caller's request revealed about the subject's
 // device; empty when not supplied. Never the values themselves.
 struct RequestFingerprint {

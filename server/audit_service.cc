@@ -6,6 +6,7 @@
 #include "core/evaluation.h"
 #include "core/validation.h"
 #include "server/codec.h"
+#include "server/handler.h"
 #include "server/status.h"
 #include "server/wire.h"
 #include "storage/logging.h"
@@ -68,17 +69,6 @@ absl::Status ParseSubjectRequest(const grpc::ByteBuffer& raw, Request* req) {
   if (absl::Status s = ParseRequest(raw, req); !s.ok()) return s;
   return ValidateIdentifier(req->subject_id(), "subject_id",
                             kMaxSubjectIdBytes);
-}
-
-// Runs `work` on the queue and finishes the unary call with its status.
-template <typename Work>
-grpc::ServerUnaryReactor* RunQueued(WorkQueue* queue,
-                                    grpc::ServerUnaryReactor* reactor,
-                                    Work work) {
-  absl::Status queued = queue->Submit(
-      [reactor, work = std::move(work)]() mutable { reactor->Finish(work()); });
-  if (!queued.ok()) reactor->Finish(ToGrpcStatus(queued));
-  return reactor;
 }
 
 // Streams the sealed log page by page. Each page is read on the work queue
@@ -155,10 +145,12 @@ grpc::ServerUnaryReactor* AuditServiceImpl::GetHistory(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
     grpc::ByteBuffer* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  absl::StatusOr<Credential> caller =
+      Authorize(ctx_, *context, "/consent.v1.AuditService/GetHistory");
+  if (!caller.ok()) return FinishWith(reactor, caller.status());
   consent::v1::GetHistoryRequest req;
   if (absl::Status s = ParseSubjectRequest(*request, &req); !s.ok()) {
-    reactor->Finish(ToGrpcStatus(s));
-    return reactor;
+    return FinishWith(reactor, s);
   }
   return RunQueued(ctx_.work, reactor, [this, req, response]() {
     absl::StatusOr<std::vector<HistoryRecord>> history =
@@ -172,9 +164,12 @@ grpc::ServerUnaryReactor* AuditServiceImpl::GetHistory(
 }
 
 grpc::ServerWriteReactor<grpc::ByteBuffer>* AuditServiceImpl::ExportAuditLog(
-    grpc::CallbackServerContext* /*context*/, const grpc::ByteBuffer* request) {
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* request) {
   consent::v1::ExportAuditLogRequest req;
-  absl::Status s = ParseRequest(*request, &req);
+  absl::Status s =
+      Authorize(ctx_, *context, "/consent.v1.AuditService/ExportAuditLog")
+          .status();
+  if (s.ok()) s = ParseRequest(*request, &req);
   if (s.ok() && !req.subject_id().empty()) {
     s = ValidateIdentifier(req.subject_id(), "subject_id", kMaxSubjectIdBytes);
   }
@@ -204,10 +199,12 @@ grpc::ServerUnaryReactor* AuditServiceImpl::VerifyAuditLog(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
     grpc::ByteBuffer* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  absl::StatusOr<Credential> caller =
+      Authorize(ctx_, *context, "/consent.v1.AuditService/VerifyAuditLog");
+  if (!caller.ok()) return FinishWith(reactor, caller.status());
   consent::v1::VerifyAuditLogRequest req;
   if (absl::Status s = ParseRequest(*request, &req); !s.ok()) {
-    reactor->Finish(ToGrpcStatus(s));
-    return reactor;
+    return FinishWith(reactor, s);
   }
   return RunQueued(ctx_.work, reactor, [this, response]() {
     absl::StatusOr<AuditVerification> v = ctx_.audit->Verify();
@@ -239,15 +236,18 @@ grpc::ServerUnaryReactor* AuditServiceImpl::EraseSubject(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
     grpc::ByteBuffer* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  absl::StatusOr<Credential> caller =
+      Authorize(ctx_, *context, "/consent.v1.AuditService/EraseSubject");
+  if (!caller.ok()) return FinishWith(reactor, caller.status());
   consent::v1::EraseSubjectRequest req;
   if (absl::Status s = ParseSubjectRequest(*request, &req); !s.ok()) {
-    reactor->Finish(ToGrpcStatus(s));
-    return reactor;
+    return FinishWith(reactor, s);
   }
-  return RunQueued(ctx_.work, reactor, [this, req, response]() {
+  return RunQueued(ctx_.work, reactor,
+                   [this, req, response, actor = caller->principal]() {
     const absl::Time now = ctx_.clock->Now();
-    absl::StatusOr<ErasureOutcome> erased = ctx_.audit->Erase(
-        req.subject_id(), std::string(kAnonymousActor), now);
+    absl::StatusOr<ErasureOutcome> erased =
+        ctx_.audit->Erase(req.subject_id(), actor, now);
     // Whatever the outcome, this replica forgets the subject at once.
     ctx_.cache->Erase(req.subject_id());
     if (!erased.ok()) return ToGrpcStatus(erased.status());
@@ -266,10 +266,12 @@ grpc::ServerUnaryReactor* AuditServiceImpl::ExportSubjectData(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
     grpc::ByteBuffer* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  absl::StatusOr<Credential> caller =
+      Authorize(ctx_, *context, "/consent.v1.AuditService/ExportSubjectData");
+  if (!caller.ok()) return FinishWith(reactor, caller.status());
   consent::v1::ExportSubjectDataRequest req;
   if (absl::Status s = ParseSubjectRequest(*request, &req); !s.ok()) {
-    reactor->Finish(ToGrpcStatus(s));
-    return reactor;
+    return FinishWith(reactor, s);
   }
   return RunQueued(ctx_.work, reactor, [this, req, response]() {
     absl::StatusOr<bool> known = ctx_.audit->SubjectKnown(req.subject_id());

@@ -11,6 +11,7 @@
 
 #include "absl/time/time.h"
 #include "consent/v1/policy.pb.h"
+#include "core/access.h"
 #include "core/regions.h"
 #include "storage/audit_keys.h"
 
@@ -26,8 +27,19 @@ struct Config {
   std::string metrics_listen;
   // libpq connection string or URI.
   std::string database_url;
-  // Accepted, not enforced yet (see docs/configuration.md).
-  std::string auth_tokens_file;
+  // Who may call (required): the parsed tokens file.
+  std::shared_ptr<const TokenTable> tokens;
+  // TLS for the gRPC port; mTLS when client_ca_pem is set.
+  struct Tls {
+    std::string cert_pem;
+    std::string key_pem;
+    std::string client_ca_pem;  // Empty: no client certificates.
+  };
+  std::optional<Tls> tls;
+  // Without TLS, listening on anything but loopback needs this.
+  bool allow_insecure_listen = false;
+  // Largest request accepted; larger ones get RESOURCE_EXHAUSTED.
+  int max_request_bytes = 4 << 20;
   // Decisions expire this long after they were recorded.
   absl::Duration consent_ttl = absl::Hours(24 * 365);
   // Regime per region; the table shipped in config/regions.txt by default.

@@ -1,7 +1,5 @@
 #include "server/consent_service.h"
 
-#include <arpa/inet.h>
-
 #include <algorithm>
 #include <optional>
 #include <utility>
@@ -9,6 +7,8 @@
 #include "absl/strings/str_cat.h"
 #include "core/validation.h"
 #include "server/codec.h"
+#include "server/handler.h"
+#include "server/request_validation.h"
 #include "server/status.h"
 #include "server/wire.h"
 
@@ -16,95 +16,6 @@ namespace consentd {
 namespace {
 
 using Snapshot = std::shared_ptr<const PolicySnapshot>;
-
-// Most cookie names one CheckCookies call may ask about.
-constexpr int kMaxCookiesPerCheck = 1000;
-
-absl::Status ValidateSubjectQuery(const std::string& subject_id,
-                                  const std::string& region,
-                                  int64_t min_consent_version) {
-  if (absl::Status s =
-          ValidateIdentifier(subject_id, "subject_id", kMaxSubjectIdBytes);
-      !s.ok()) {
-    return s;
-  }
-  if (absl::Status s = ValidateRegionCode(region, "region"); !s.ok()) {
-    return s;
-  }
-  if (min_consent_version < 0) {
-    return absl::InvalidArgumentError(
-        "min_consent_version must not be negative");
-  }
-  return absl::OkStatus();
-}
-
-constexpr size_t kMaxUserAgentBytes = 1024;
-
-// The canonical text of an IPv4 or IPv6 address ("::1" for "0:0::1"), or
-// nullopt when `ip` is not one.
-std::optional<std::string> CanonicalIp(const std::string& ip) {
-  unsigned char addr[sizeof(in6_addr)];
-  char text[INET6_ADDRSTRLEN];
-  for (int family : {AF_INET, AF_INET6}) {
-    if (inet_pton(family, ip.c_str(), addr) == 1 &&
-        inet_ntop(family, addr, text, sizeof(text)) != nullptr) {
-      return std::string(text);
-    }
-  }
-  return std::nullopt;
-}
-
-absl::Status ValidateRecord(const consent::v1::RecordConsentRequest& r) {
-  if (absl::Status s =
-          ValidateIdentifier(r.subject_id(), "subject_id", kMaxSubjectIdBytes);
-      !s.ok()) {
-    return s;
-  }
-  if (absl::Status s = ValidatePolicyVersion(r.policy_version(),
-                                             "policy_version");
-      !s.ok()) {
-    return s;
-  }
-  if (r.choices().empty()) {
-    return absl::InvalidArgumentError(
-        "choices must name at least one category");
-  }
-  for (const auto& [category, granted] : r.choices()) {
-    if (absl::Status s = ValidateCategoryId(
-            category, absl::StrCat("choices key ", Quoted(category)));
-        !s.ok()) {
-      return s;
-    }
-  }
-  if (SourceFromProto(r.source()) == ConsentSource::kUnspecified) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "source is required: one of SOURCE_BANNER, SOURCE_PREFERENCES_CENTER, "
-        "SOURCE_API, SOURCE_SUPPORT, SOURCE_IMPORT (got ",
-        r.source(), ")"));
-  }
-  if (absl::Status s = ValidateRegionCode(r.region(), "region"); !s.ok()) {
-    return s;
-  }
-  if (absl::Status s = ValidateOptionalIdentifier(
-          r.idempotency_key(), "idempotency_key", kMaxIdempotencyKeyBytes);
-      !s.ok()) {
-    return s;
-  }
-  if (r.expected_version() < 0) {
-    return absl::InvalidArgumentError("expected_version must not be negative");
-  }
-  if (absl::Status s = ValidateOptionalIdentifier(
-          r.context().user_agent(), "context.user_agent", kMaxUserAgentBytes);
-      !s.ok()) {
-    return s;
-  }
-  if (!r.context().ip_address().empty() &&
-      !CanonicalIp(r.context().ip_address())) {
-    return absl::InvalidArgumentError(
-        "context.ip_address is not an IPv4 or IPv6 address");
-  }
-  return absl::OkStatus();
-}
 
 // What the audit log keeps of the request context: keyed hashes only.
 RequestFingerprint Fingerprint(const consent::v1::RequestContext& context,
@@ -117,24 +28,6 @@ RequestFingerprint Fingerprint(const consent::v1::RequestContext& context,
     f.ip_hmac = keys.Fingerprint("ip", *ip);
   }
   return f;
-}
-
-// Checks the choices against the policy they were made under.
-absl::Status ValidateChoices(const Decision& d, const CompiledPolicy& policy) {
-  for (const auto& [id, granted] : d.choices) {
-    const CompiledPolicy::CategoryInfo* category = policy.FindCategory(id);
-    if (category == nullptr) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("choices: policy ", policy.version(),
-                       " has no category ", Quoted(id)));
-    }
-    if (category->def->required && !granted) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "choices: ", Quoted(id),
-          " is a required category and cannot be refused"));
-    }
-  }
-  return absl::OkStatus();
 }
 
 absl::StatusOr<Snapshot> CurrentPolicy(PolicyRegistry* registry) {
@@ -173,12 +66,6 @@ void FillCheck(const EvaluationContext& eval, const SubjectState& subject,
   metrics->CountCheck(v.reason);
 }
 
-grpc::ServerUnaryReactor* Fail(grpc::ServerUnaryReactor* reactor,
-                               const absl::Status& status) {
-  reactor->Finish(ToGrpcStatus(status));
-  return reactor;
-}
-
 }  // namespace
 
 EvaluationContext ConsentServiceImpl::Evaluation(const PolicySnapshot& policies,
@@ -189,13 +76,14 @@ EvaluationContext ConsentServiceImpl::Evaluation(const PolicySnapshot& policies,
 }
 
 absl::StatusOr<SubjectState> ConsentServiceImpl::ReadThrough(
-    const std::string& subject_id) {
+    const std::string& subject_id, absl::Time deadline) {
   const ConsentCache::FillToken token = ctx_.cache->BeginFill(subject_id);
   if (!ctx_.cache->Trusted()) {
     // Change notifications may be missed right now, policy publishes too.
     if (absl::Status s = ctx_.policies->RefreshIfChanged(); !s.ok()) return s;
   }
-  absl::StatusOr<SubjectState> state = ctx_.store->LoadSubject(subject_id);
+  absl::StatusOr<SubjectState> state =
+      ctx_.store->LoadSubject(subject_id, deadline);
   if (!state.ok()) return state;
   // A decision under a policy this replica has not loaded yet means another
   // replica published it: load it before answering.
@@ -237,7 +125,8 @@ void ConsentServiceImpl::WithSubject(grpc::CallbackServerContext* context,
               "the call was cancelled or timed out before it ran")));
           return;
         }
-        absl::StatusOr<SubjectState> state = ReadThrough(query.subject_id);
+        absl::StatusOr<SubjectState> state =
+            ReadThrough(query.subject_id, CallDeadline(*context));
         if (!state.ok()) {
           if (query.independent && absl::IsUnavailable(state.status())) {
             // Necessary and unknown cookies answer even without PostgreSQL.
@@ -262,19 +151,15 @@ grpc::ServerUnaryReactor* ConsentServiceImpl::CheckCookie(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
     grpc::ByteBuffer* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  absl::StatusOr<Credential> caller =
+      Authorize(ctx_, *context, "/consent.v1.ConsentService/CheckCookie");
+  if (!caller.ok()) return FinishWith(reactor, caller.status());
   consent::v1::CheckCookieRequest req;
   absl::Status s = ParseRequest(*request, &req);
-  if (s.ok()) {
-    s = ValidateSubjectQuery(req.subject_id(), req.region(),
-                             req.min_consent_version());
-  }
-  if (s.ok()) {
-    s = ValidateIdentifier(req.cookie_name(), "cookie_name",
-                           kMaxCookieNameBytes);
-  }
-  if (!s.ok()) return Fail(reactor, s);
+  if (s.ok()) s = ValidateRequest(req);
+  if (!s.ok()) return FinishWith(reactor, s);
   absl::StatusOr<Snapshot> snapshot = CurrentPolicy(ctx_.policies);
-  if (!snapshot.ok()) return Fail(reactor, snapshot.status());
+  if (!snapshot.ok()) return FinishWith(reactor, snapshot.status());
 
   SubjectQuery query{std::move(*req.mutable_subject_id()),
                      req.min_consent_version(),
@@ -297,28 +182,15 @@ grpc::ServerUnaryReactor* ConsentServiceImpl::CheckCookies(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
     grpc::ByteBuffer* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  absl::StatusOr<Credential> caller =
+      Authorize(ctx_, *context, "/consent.v1.ConsentService/CheckCookies");
+  if (!caller.ok()) return FinishWith(reactor, caller.status());
   consent::v1::CheckCookiesRequest req;
   absl::Status s = ParseRequest(*request, &req);
-  if (s.ok()) {
-    s = ValidateSubjectQuery(req.subject_id(), req.region(),
-                             req.min_consent_version());
-  }
-  if (s.ok() && req.cookie_names().empty()) {
-    s = absl::InvalidArgumentError("cookie_names must name at least one cookie");
-  }
-  if (s.ok() && req.cookie_names_size() > kMaxCookiesPerCheck) {
-    s = absl::InvalidArgumentError(
-        absl::StrCat("cookie_names may name at most ", kMaxCookiesPerCheck,
-                     " cookies (got ", req.cookie_names_size(), ")"));
-  }
-  for (int i = 0; s.ok() && i < req.cookie_names_size(); ++i) {
-    s = ValidateIdentifier(req.cookie_names(i),
-                           absl::StrCat("cookie_names[", i, "]"),
-                           kMaxCookieNameBytes);
-  }
-  if (!s.ok()) return Fail(reactor, s);
+  if (s.ok()) s = ValidateRequest(req);
+  if (!s.ok()) return FinishWith(reactor, s);
   absl::StatusOr<Snapshot> snapshot = CurrentPolicy(ctx_.policies);
-  if (!snapshot.ok()) return Fail(reactor, snapshot.status());
+  if (!snapshot.ok()) return FinishWith(reactor, snapshot.status());
 
   const CompiledPolicy& current = *(*snapshot)->current();
   SubjectQuery query{
@@ -347,10 +219,13 @@ grpc::ServerUnaryReactor* ConsentServiceImpl::RecordConsent(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
     grpc::ByteBuffer* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  absl::StatusOr<Credential> caller =
+      Authorize(ctx_, *context, "/consent.v1.ConsentService/RecordConsent");
+  if (!caller.ok()) return FinishWith(reactor, caller.status());
   consent::v1::RecordConsentRequest req;
   absl::Status s = ParseRequest(*request, &req);
-  if (s.ok()) s = ValidateRecord(req);
-  if (!s.ok()) return Fail(reactor, s);
+  if (s.ok()) s = ValidateRequest(req);
+  if (!s.ok()) return FinishWith(reactor, s);
 
   Decision d;
   d.subject_id = req.subject_id();
@@ -362,7 +237,7 @@ grpc::ServerUnaryReactor* ConsentServiceImpl::RecordConsent(
   d.gpc = req.gpc();
   d.idempotency_key = req.idempotency_key();
   d.expected_version = req.expected_version();
-  d.actor = std::string(kAnonymousActor);
+  d.actor = caller->principal;
   d.fingerprint = Fingerprint(req.context(), *ctx_.audit_keys);
 
   absl::Status queued = ctx_.work->Submit([this, context, reactor, response,
@@ -394,7 +269,8 @@ grpc::ServerUnaryReactor* ConsentServiceImpl::RecordConsent(
     d.recorded_at =
         absl::FromUnixMicros(absl::ToUnixMicros(ctx_.clock->Now()));
     const ConsentCache::FillToken token = ctx_.cache->BeginFill(d.subject_id);
-    absl::StatusOr<RecordOutcome> outcome = ctx_.store->RecordDecision(d);
+    absl::StatusOr<RecordOutcome> outcome =
+        ctx_.store->RecordDecision(d, CallDeadline(*context));
     if (!outcome.ok()) {
       // The write may have committed (outcome unknown) or raced another:
       // the next check reads PostgreSQL rather than trust this replica.
@@ -410,7 +286,7 @@ grpc::ServerUnaryReactor* ConsentServiceImpl::RecordConsent(
     out.set_replayed(outcome->replayed);
     reactor->Finish(SerializeResponse(out, response));
   });
-  if (!queued.ok()) return Fail(reactor, queued);
+  if (!queued.ok()) return FinishWith(reactor, queued);
   return reactor;
 }
 
@@ -418,15 +294,15 @@ grpc::ServerUnaryReactor* ConsentServiceImpl::GetConsent(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
     grpc::ByteBuffer* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  absl::StatusOr<Credential> caller =
+      Authorize(ctx_, *context, "/consent.v1.ConsentService/GetConsent");
+  if (!caller.ok()) return FinishWith(reactor, caller.status());
   consent::v1::GetConsentRequest req;
   absl::Status s = ParseRequest(*request, &req);
-  if (s.ok()) {
-    s = ValidateSubjectQuery(req.subject_id(), req.region(),
-                             req.min_consent_version());
-  }
-  if (!s.ok()) return Fail(reactor, s);
+  if (s.ok()) s = ValidateRequest(req);
+  if (!s.ok()) return FinishWith(reactor, s);
   absl::StatusOr<Snapshot> snapshot = CurrentPolicy(ctx_.policies);
-  if (!snapshot.ok()) return Fail(reactor, snapshot.status());
+  if (!snapshot.ok()) return FinishWith(reactor, snapshot.status());
 
   SubjectQuery query{std::move(*req.mutable_subject_id()),
                      req.min_consent_version(), /*independent=*/false};

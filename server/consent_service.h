@@ -62,7 +62,8 @@ class ConsentServiceImpl final : public ConsentServiceBase {
                                const std::string& region, bool gpc) const;
 
   // Reads the subject from PostgreSQL and caches it.
-  absl::StatusOr<SubjectState> ReadThrough(const std::string& subject_id);
+  absl::StatusOr<SubjectState> ReadThrough(const std::string& subject_id,
+                                           absl::Time deadline);
 
   const ServiceContext ctx_;
 };

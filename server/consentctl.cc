@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,10 @@ ABSL_FLAG(std::string, addr, "",
 ABSL_FLAG(std::string, token, "",
           "Bearer token (default $CONSENTD_TOKEN).");
 ABSL_FLAG(absl::Duration, timeout, absl::Seconds(10), "Deadline per call.");
+ABSL_FLAG(std::string, tls_ca, "",
+          "PEM CA bundle to verify consentd's certificate: connect with TLS.");
+ABSL_FLAG(std::string, tls_cert, "", "PEM client certificate (mutual TLS).");
+ABSL_FLAG(std::string, tls_key, "", "PEM key of --tls_cert.");
 ABSL_FLAG(bool, json, false, "Print responses as protobuf JSON.");
 ABSL_FLAG(bool, wait_for_ready, false,
           "Wait (up to --timeout) for consentd to come up instead of failing "
@@ -119,13 +124,37 @@ grpc::ChannelArguments ChannelArguments() {
   return args;
 }
 
+std::string ReadFileOrEmpty(const std::string& path) {
+  if (path.empty()) return "";
+  std::ifstream in(path);
+  if (!in) {
+    std::cerr << "consentctl: cannot read " << path << "\n";
+    std::exit(kExitUsage);
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// TLS when --tls_ca is given (with a client certificate for mutual TLS).
+std::shared_ptr<grpc::ChannelCredentials> Credentials() {
+  if (absl::GetFlag(FLAGS_tls_ca).empty()) {
+    return grpc::InsecureChannelCredentials();
+  }
+  grpc::SslCredentialsOptions options;
+  options.pem_root_certs = ReadFileOrEmpty(absl::GetFlag(FLAGS_tls_ca));
+  options.pem_cert_chain = ReadFileOrEmpty(absl::GetFlag(FLAGS_tls_cert));
+  options.pem_private_key = ReadFileOrEmpty(absl::GetFlag(FLAGS_tls_key));
+  return grpc::SslCredentials(options);
+}
+
 class Client {
  public:
   Client()
       : channel_(grpc::CreateCustomChannel(
             EnvOr(absl::GetFlag(FLAGS_addr), "CONSENTD_ADDR",
                   "localhost:50051"),
-            grpc::InsecureChannelCredentials(), ChannelArguments())),
+            Credentials(), ChannelArguments())),
         consent_(consent::v1::ConsentService::NewStub(channel_)),
         policy_(consent::v1::PolicyService::NewStub(channel_)),
         audit_(consent::v1::AuditService::NewStub(channel_)),

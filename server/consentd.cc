@@ -8,7 +8,9 @@
 
 #include <mutex>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "migrations/embedded.h"
 #include "server/codec.h"
 #include "storage/logging.h"
@@ -25,6 +27,28 @@ void InitGrpcOnce() {
   });
 }
 
+bool IsLoopback(absl::string_view listen) {
+  if (absl::StartsWith(listen, "unix:")) return true;
+  const size_t colon = listen.rfind(':');
+  absl::string_view host = listen.substr(0, colon);
+  if (absl::ConsumePrefix(&host, "[")) absl::ConsumeSuffix(&host, "]");
+  return host == "localhost" || host == "::1" ||
+         absl::StartsWith(host, "127.");
+}
+
+std::shared_ptr<grpc::ServerCredentials> ServerCredentials(
+    const Config& config) {
+  if (!config.tls) return grpc::InsecureServerCredentials();
+  grpc::SslServerCredentialsOptions options(
+      config.tls->client_ca_pem.empty()
+          ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
+          : GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+  options.pem_root_certs = config.tls->client_ca_pem;
+  options.pem_key_cert_pairs.push_back(
+      {config.tls->key_pem, config.tls->cert_pem});
+  return grpc::SslServerCredentials(options);
+}
+
 }  // namespace
 
 Consentd::Consentd(const Config& config, Clock* clock)
@@ -33,6 +57,17 @@ Consentd::Consentd(const Config& config, Clock* clock)
 absl::StatusOr<std::unique_ptr<Consentd>> Consentd::Start(const Config& config,
                                                           Clock* clock) {
   std::unique_ptr<Consentd> d(new Consentd(config, clock));
+  if (config.tokens == nullptr) {
+    return absl::InvalidArgumentError(
+        "--auth_tokens_file is required: who may call (see docs/security.md)");
+  }
+  if (!config.tls && !config.allow_insecure_listen &&
+      !IsLoopback(config.listen)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--listen=", config.listen, " is not a loopback address: serve it "
+        "with TLS (--tls_cert, --tls_key) or pass --allow_insecure_listen"));
+  }
+  d->auth_ = std::make_unique<Authenticator>(config.tokens);
   if (config.audit_keys == nullptr) {
     return absl::InvalidArgumentError(
         "--audit_key_file is required: the audit log's keys (see "
@@ -104,7 +139,8 @@ absl::StatusOr<std::unique_ptr<Consentd>> Consentd::Start(const Config& config,
       d->coherence_.get());
   d->work_ = std::make_unique<WorkQueue>(config.db_pool_size,
                                          config.max_queued_tasks);
-  const ServiceContext ctx{d->store_.get(),
+  const ServiceContext ctx{d->auth_.get(),
+                           d->store_.get(),
                            d->audit_.get(),
                            config.audit_keys.get(),
                            d->policies_.get(),
@@ -136,7 +172,16 @@ absl::StatusOr<std::unique_ptr<Consentd>> Consentd::Start(const Config& config,
   // Without this gRPC sets SO_REUSEPORT, and a second consentd on the same
   // port would start and silently share the traffic.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
-  builder.AddListeningPort(config.listen, grpc::InsecureServerCredentials(),
+  builder.SetMaxReceiveMessageSize(config.max_request_bytes);
+  // Keepalive (docs/operations... see docs/security.md): ping idle clients
+  // every 60 s, drop them if a ping is not answered in 20 s; accept client
+  // pings at most every 10 s, also without calls in flight.
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 60000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20000);
+  builder.AddChannelArgument(
+      GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  builder.AddListeningPort(config.listen, ServerCredentials(config),
                            &d->port_);
   builder.RegisterService(d->consent_service_.get());
   builder.RegisterService(d->policy_service_.get());
@@ -153,7 +198,18 @@ absl::StatusOr<std::unique_ptr<Consentd>> Consentd::Start(const Config& config,
   health->SetServingStatus("consent.v1.ConsentService", true);
   health->SetServingStatus("consent.v1.PolicyService", true);
   health->SetServingStatus("consent.v1.AuditService", true);
-  spdlog::info("consentd serving gRPC on port {}", d->port_);
+  spdlog::info("consentd serving gRPC on port {} ({}), {} credential(s)",
+               d->port_,
+               !config.tls                          ? "plaintext"
+               : config.tls->client_ca_pem.empty() ? "TLS"
+                                                   : "mutual TLS",
+               config.tokens->size());
+  if (!config.tls) {
+    spdlog::warn("gRPC is served in plaintext on {}: tokens and personal "
+                 "data cross the network unencrypted unless it stays on "
+                 "this host",
+                 config.listen);
+  }
   return d;
 }
 

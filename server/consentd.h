@@ -48,11 +48,18 @@ class Consentd {
   // The bound gRPC port (useful with port 0).
   int port() const { return port_; }
 
+  // Replaces the tokens file's contents (on SIGHUP); calls in flight and
+  // open connections are not affected, the next call uses the new table.
+  void ReplaceTokens(std::shared_ptr<const TokenTable> tokens) {
+    auth_->Replace(std::move(tokens));
+  }
+
  private:
   explicit Consentd(const Config& config, Clock* clock);
 
   const Config config_;
   Clock* const clock_;
+  std::unique_ptr<Authenticator> auth_;
   std::unique_ptr<Database> db_;
   std::unique_ptr<ConsentStore> store_;
   std::unique_ptr<AuditStore> audit_;

@@ -28,8 +28,17 @@ ABSL_FLAG(std::string, metrics_listen, "127.0.0.1:9464",
 ABSL_FLAG(std::string, database_url, "",
           "PostgreSQL connection string or URI (required).");
 ABSL_FLAG(std::string, auth_tokens_file, "",
-          "Bearer token file (<role> <principal> <sha256 hex> per line). "
-          "Accepted but not enforced yet.");
+          "Who may call (required): one `<role> <principal> <sha256 hex of "
+          "the token>` a line; roles app, support, admin. Re-read on SIGHUP.");
+ABSL_FLAG(std::string, tls_cert, "", "PEM certificate chain for the gRPC port.");
+ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert.");
+ABSL_FLAG(std::string, tls_client_ca, "",
+          "PEM CA bundle: when set, clients must present a certificate it "
+          "signed (mutual TLS).");
+ABSL_FLAG(bool, allow_insecure_listen, false,
+          "Serve plaintext gRPC on a non-loopback --listen address.");
+ABSL_FLAG(int32_t, max_request_bytes, 4 << 20,
+          "Largest request accepted; larger ones get RESOURCE_EXHAUSTED.");
 ABSL_FLAG(absl::Duration, consent_ttl, absl::Hours(8760),
           "How long a decision counts after it was recorded, e.g. 8760h.");
 ABSL_FLAG(std::string, audit_key_file, "",
@@ -61,7 +70,8 @@ constexpr const char* kFlagNames[] = {
     "auth_tokens_file", "consent_ttl",    "regions_file",
     "bootstrap_policy", "db_pool_size",   "shutdown_grace",
     "cache_max_bytes",  "cache_staleness_bound", "audit_key_file",
-    "audit_log"};
+    "audit_log",        "tls_cert",       "tls_key",
+    "tls_client_ca",    "allow_insecure_listen", "max_request_bytes"};
 
 [[noreturn]] void Die(const std::string& message) {
   std::cerr << "consentd: " << message << "\n";
@@ -91,6 +101,34 @@ std::string ReadFileOrDie(const std::string& path, const std::string& flag) {
   return text.str();
 }
 
+// Reads and parses --auth_tokens_file.
+absl::StatusOr<std::shared_ptr<const TokenTable>> LoadTokens() {
+  const std::string path = absl::GetFlag(FLAGS_auth_tokens_file);
+  if (path.empty()) {
+    return absl::InvalidArgumentError(
+        "--auth_tokens_file (or CONSENTD_AUTH_TOKENS_FILE) is required: one "
+        "`<role> <principal> <sha256 hex of the token>` a line (see "
+        "docs/security.md)");
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return absl::NotFoundError(
+        absl::StrCat("--auth_tokens_file: cannot read ", path));
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  absl::StatusOr<TokenTable> table = TokenTable::Parse(text.str());
+  if (!table.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--auth_tokens_file ", path, ": ", table.status().message()));
+  }
+  if (table->size() == 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--auth_tokens_file ", path, ": no credential in the file"));
+  }
+  return std::make_shared<const TokenTable>(*std::move(table));
+}
+
 Config BuildConfig() {
   Config config;
   config.listen = absl::GetFlag(FLAGS_listen);
@@ -99,7 +137,30 @@ Config BuildConfig() {
   if (config.database_url.empty()) {
     Die("--database_url (or CONSENTD_DATABASE_URL) is required");
   }
-  config.auth_tokens_file = absl::GetFlag(FLAGS_auth_tokens_file);
+  absl::StatusOr<std::shared_ptr<const TokenTable>> tokens = LoadTokens();
+  if (!tokens.ok()) Die(std::string(tokens.status().message()));
+  config.tokens = *std::move(tokens);
+  const std::string cert = absl::GetFlag(FLAGS_tls_cert);
+  const std::string key = absl::GetFlag(FLAGS_tls_key);
+  const std::string client_ca = absl::GetFlag(FLAGS_tls_client_ca);
+  if (cert.empty() != key.empty()) {
+    Die("--tls_cert and --tls_key go together");
+  }
+  if (!client_ca.empty() && cert.empty()) {
+    Die("--tls_client_ca needs --tls_cert and --tls_key");
+  }
+  if (!cert.empty()) {
+    config.tls = Config::Tls{ReadFileOrDie(cert, "tls_cert"),
+                             ReadFileOrDie(key, "tls_key"),
+                             client_ca.empty()
+                                 ? ""
+                                 : ReadFileOrDie(client_ca, "tls_client_ca")};
+  }
+  config.allow_insecure_listen = absl::GetFlag(FLAGS_allow_insecure_listen);
+  config.max_request_bytes = absl::GetFlag(FLAGS_max_request_bytes);
+  if (config.max_request_bytes < 64 * 1024) {
+    Die("--max_request_bytes must be at least 65536");
+  }
   if (const std::string path = absl::GetFlag(FLAGS_audit_key_file);
       path.empty()) {
     Die("--audit_key_file (or CONSENTD_AUDIT_KEY_FILE) is required: the "
@@ -164,16 +225,13 @@ int Run(int argc, char** argv) {
   ApplyEnvironment();
   absl::ParseCommandLine(argc, argv);
   const Config config = BuildConfig();
-  if (!config.auth_tokens_file.empty()) {
-    spdlog::warn("--auth_tokens_file is accepted but not enforced yet: every "
-                 "caller is served");
-  }
 
-  // Block the stop signals in every thread; one thread waits for them.
+  // Block the signals in every thread; this one waits for them.
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   absl::StatusOr<std::unique_ptr<Consentd>> server =
@@ -183,7 +241,16 @@ int Run(int argc, char** argv) {
     return 1;
   }
   int signal = 0;
-  sigwait(&signals, &signal);
+  while (sigwait(&signals, &signal) == 0 && signal == SIGHUP) {
+    absl::StatusOr<std::shared_ptr<const TokenTable>> tokens = LoadTokens();
+    if (!tokens.ok()) {
+      spdlog::error("SIGHUP: kept the previous credentials: {}",
+                    tokens.status().message());
+      continue;
+    }
+    spdlog::info("SIGHUP: reloaded {} credential(s)", (*tokens)->size());
+    (*server)->ReplaceTokens(*std::move(tokens));
+  }
   spdlog::info("received {}, shutting down", strsignal(signal));
   (*server)->Shutdown(absl::GetFlag(FLAGS_shutdown_grace));
   return 0;

@@ -3,45 +3,33 @@
 #include "absl/strings/str_cat.h"
 #include "core/validation.h"
 #include "server/codec.h"
+#include "server/handler.h"
 #include "server/status.h"
 #include "server/wire.h"
 
 namespace consentd {
-namespace {
-
-// Runs `work` on the queue and finishes the call with its status.
-template <typename Work>
-grpc::ServerUnaryReactor* RunQueued(WorkQueue* queue,
-                                    grpc::ServerUnaryReactor* reactor,
-                                    Work work) {
-  absl::Status queued = queue->Submit(
-      [reactor, work = std::move(work)]() mutable {
-        reactor->Finish(work());
-      });
-  if (!queued.ok()) reactor->Finish(ToGrpcStatus(queued));
-  return reactor;
-}
-
-}  // namespace
 
 grpc::ServerUnaryReactor* PolicyServiceImpl::PublishPolicy(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
     grpc::ByteBuffer* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  absl::StatusOr<Credential> caller =
+      Authorize(ctx_, *context, "/consent.v1.PolicyService/PublishPolicy");
+  if (!caller.ok()) return FinishWith(reactor, caller.status());
   consent::v1::PublishPolicyRequest req;
   absl::Status s = ParseRequest(*request, &req);
   if (s.ok() && !req.has_policy()) {
     s = absl::InvalidArgumentError("policy is required");
   }
   if (!s.ok()) {
-    reactor->Finish(ToGrpcStatus(s));
-    return reactor;
+    return FinishWith(reactor, s);
   }
   return RunQueued(
       ctx_.work, reactor,
-      [this, req = std::move(req), response]() -> grpc::Status {
-        absl::StatusOr<PublishOutcome> outcome = ctx_.policies->Publish(
-            req.policy(), std::string(kAnonymousActor), ctx_.clock->Now());
+      [this, req = std::move(req), response,
+       actor = caller->principal]() -> grpc::Status {
+        absl::StatusOr<PublishOutcome> outcome =
+            ctx_.policies->Publish(req.policy(), actor, ctx_.clock->Now());
         if (!outcome.ok()) return ToGrpcStatus(outcome.status());
         consent::v1::PublishPolicyResponse out;
         out.set_version(req.policy().version());
@@ -55,14 +43,16 @@ grpc::ServerUnaryReactor* PolicyServiceImpl::GetPolicy(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
     grpc::ByteBuffer* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  absl::StatusOr<Credential> caller =
+      Authorize(ctx_, *context, "/consent.v1.PolicyService/GetPolicy");
+  if (!caller.ok()) return FinishWith(reactor, caller.status());
   consent::v1::GetPolicyRequest req;
   absl::Status s = ParseRequest(*request, &req);
   if (s.ok() && !req.version().empty()) {
     s = ValidatePolicyVersion(req.version(), "version");
   }
   if (!s.ok()) {
-    reactor->Finish(ToGrpcStatus(s));
-    return reactor;
+    return FinishWith(reactor, s);
   }
   return RunQueued(
       ctx_.work, reactor,
@@ -96,10 +86,12 @@ grpc::ServerUnaryReactor* PolicyServiceImpl::ListPolicies(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
     grpc::ByteBuffer* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  absl::StatusOr<Credential> caller =
+      Authorize(ctx_, *context, "/consent.v1.PolicyService/ListPolicies");
+  if (!caller.ok()) return FinishWith(reactor, caller.status());
   consent::v1::ListPoliciesRequest req;
   if (absl::Status s = ParseRequest(*request, &req); !s.ok()) {
-    reactor->Finish(ToGrpcStatus(s));
-    return reactor;
+    return FinishWith(reactor, s);
   }
   return RunQueued(ctx_.work, reactor, [this, response]() -> grpc::Status {
     if (absl::Status r = ctx_.policies->Reload(); !r.ok()) {

@@ -6,6 +6,7 @@
 #include "core/clock.h"
 #include "core/consent_cache.h"
 #include "core/regions.h"
+#include "server/auth.h"
 #include "server/metrics.h"
 #include "server/policy_registry.h"
 #include "server/work_queue.h"
@@ -17,6 +18,7 @@ namespace consentd {
 
 // Pointers are owned by Consentd and outlive the services.
 struct ServiceContext {
+  const Authenticator* auth = nullptr;
   ConsentStore* store = nullptr;
   AuditStore* audit = nullptr;
   const AuditKeys* audit_keys = nullptr;

@@ -58,7 +58,8 @@ class AuditKeys {
   std::vector<std::pair<std::string, std::string>> keys_;  // id -> secret
 };
 
-// Hex SHA-256 of `data`.
+// SHA-256 of `data`: 32 raw bytes, or as hex.
+std::string Sha256(absl::string_view data);
 std::string Sha256Hex(absl::string_view data);
 
 }  // namespace consentd

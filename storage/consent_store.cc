@@ -125,20 +125,21 @@ absl::StatusOr<bool> ConsentStore::PolicyExists(const std::string& version) {
 }
 
 absl::StatusOr<SubjectState> ConsentStore::LoadSubject(
-    absl::string_view subject_id) {
+    absl::string_view subject_id, absl::Time deadline) {
   SubjectState state;
   absl::Status status =
       db_->Read("load subject", [&](pqxx::transaction_base& tx) {
         state = SubjectFromRows(
             tx.exec_prepared(kLoadSubject, std::string(subject_id)));
         return absl::OkStatus();
-      });
+      },
+      deadline);
   if (!status.ok()) return status;
   return state;
 }
 
 absl::StatusOr<RecordOutcome> ConsentStore::RecordDecision(
-    const Decision& d) {
+    const Decision& d, absl::Time deadline) {
   const std::string choices = ChoicesJson(d.choices);
   const std::string source(SourceName(d.source));
   RecordOutcome outcome;
@@ -185,7 +186,8 @@ absl::StatusOr<RecordOutcome> ConsentStore::RecordDecision(
                          EncodeDecisionChange(d.subject_id, outcome.state,
                                               absl::Now()));
         return absl::OkStatus();
-      });
+      },
+      deadline);
   if (!key_taken) {
     if (!status.ok()) return status;
     return outcome;

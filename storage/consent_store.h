@@ -77,7 +77,9 @@ class ConsentStore {
 
   // The subject's current state; version 0 and no choices for a subject
   // never seen.
-  absl::StatusOr<SubjectState> LoadSubject(absl::string_view subject_id);
+  absl::StatusOr<SubjectState> LoadSubject(
+      absl::string_view subject_id,
+      absl::Time deadline = absl::InfiniteFuture());
 
   // Records `decision` (validated by the caller against its policy) as the
   // subject's next version, with its standing choices, in one transaction;
@@ -88,7 +90,8 @@ class ConsentStore {
   // GPC and expected_version. Errors: Aborted (expected_version is set
   // and is not the current version), AlreadyExists (the idempotency key was
   // used with another payload), and those of Database::Transact.
-  absl::StatusOr<RecordOutcome> RecordDecision(const Decision& decision);
+  absl::StatusOr<RecordOutcome> RecordDecision(
+      const Decision& decision, absl::Time deadline = absl::InfiniteFuture());
 
  private:
   Database* const db_;

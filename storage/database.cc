@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+
 #include <pqxx/pqxx>
 
 #include "absl/strings/match.h"
@@ -140,9 +142,15 @@ void Database::Release(std::unique_ptr<Connection> connection, bool broken) {
 }
 
 template <typename Transaction>
-absl::Status Database::Run(absl::string_view what, Body body) {
+absl::Status Database::Run(absl::string_view what, Body body,
+                           absl::Time deadline) {
   absl::Status last;
   for (int attempt = 1; attempt <= options_.max_attempts; ++attempt) {
+    const absl::Duration remaining = deadline - absl::Now();
+    if (remaining <= absl::ZeroDuration()) {
+      return absl::DeadlineExceededError(
+          absl::StrCat(what, ": the call's deadline passed"));
+    }
     absl::StatusOr<std::unique_ptr<Connection>> conn = Acquire();
     if (!conn.ok()) return conn.status();
     bool broken = false;
@@ -152,6 +160,13 @@ absl::Status Database::Run(absl::string_view what, Body body) {
         // The transaction must end before its connection goes back to the
         // pool, where another thread may take it.
         Transaction tx((*conn)->conn);
+        if (remaining < options_.statement_timeout) {
+          // The call's deadline cancels its statements, which rolls the
+          // transaction back: nothing is left half-written.
+          tx.exec(absl::StrCat(
+              "SET LOCAL statement_timeout = ",
+              std::max<int64_t>(1, absl::ToInt64Milliseconds(remaining))));
+        }
         status = body(tx);
         if (status.ok()) {
           tx.commit();
@@ -183,6 +198,12 @@ absl::Status Database::Run(absl::string_view what, Body body) {
       Release(*std::move(conn), false);
       return absl::AlreadyExistsError(e.what());
     } catch (const pqxx::sql_error& e) {
+      if (e.sqlstate() == "57014") {  // query_canceled: statement_timeout.
+        Release(*std::move(conn), false);
+        return absl::DeadlineExceededError(absl::StrCat(
+            what, ": the database did not answer in time; nothing was "
+            "written"));
+      }
       if (absl::StartsWith(e.sqlstate(), "40")) {
         last = absl::AbortedError(
             absl::StrCat(what, ": concurrent update conflict: ", e.what()));
@@ -210,12 +231,14 @@ absl::Status Database::Run(absl::string_view what, Body body) {
   return last;
 }
 
-absl::Status Database::Transact(absl::string_view what, Body body) {
-  return Run<pqxx::work>(what, body);
+absl::Status Database::Transact(absl::string_view what, Body body,
+                                absl::Time deadline) {
+  return Run<pqxx::work>(what, body, deadline);
 }
 
-absl::Status Database::Read(absl::string_view what, Body body) {
-  return Run<pqxx::read_transaction>(what, body);
+absl::Status Database::Read(absl::string_view what, Body body,
+                            absl::Time deadline) {
+  return Run<pqxx::read_transaction>(what, body, deadline);
 }
 
 }  // namespace consentd

@@ -63,11 +63,15 @@ class Database {
   //                  commit's outcome is unknown (connection lost in COMMIT);
   //   Aborted        still conflicting after every attempt;
   //   AlreadyExists  a unique constraint rejected a write;
+  //   DeadlineExceeded  `deadline` passed (before or while the body ran:
+  //                  its statements are cancelled and it rolls back);
   //   Internal       any other database error (logged, with `what`).
-  absl::Status Transact(absl::string_view what, Body body);
+  absl::Status Transact(absl::string_view what, Body body,
+                        absl::Time deadline = absl::InfiniteFuture());
 
   // Like Transact, in a read-only transaction.
-  absl::Status Read(absl::string_view what, Body body);
+  absl::Status Read(absl::string_view what, Body body,
+                    absl::Time deadline = absl::InfiniteFuture());
 
   const DatabaseOptions& options() const { return options_; }
 
@@ -80,7 +84,7 @@ class Database {
   void Release(std::unique_ptr<Connection> connection, bool broken);
 
   template <typename Transaction>
-  absl::Status Run(absl::string_view what, Body body);
+  absl::Status Run(absl::string_view what, Body body, absl::Time deadline);
 
   const DatabaseOptions options_;
   absl::Mutex mu_;

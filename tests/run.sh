@@ -8,7 +8,9 @@
 #   tests/run.sh -L unit         only a label (unit, integration, e2e)
 #   tests/run.sh -R Seed         any other ctest arguments
 #
-# BUILD_DIR (default build/test) selects the build tree.
+# BUILD_DIR (default build/test) selects the build tree. After the suite,
+# the fuzz targets run under ASan/UBSan for FUZZ_SECONDS each (default 15;
+# 0 skips them), see tests/fuzz/run.sh.
 set -euo pipefail
 CONSENTD_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 . "$CONSENTD_ROOT/deploy/local/lib.sh"
@@ -25,3 +27,7 @@ export CONSENTD_TEST_POSTGRES="host=127.0.0.1 port=$PG_PORT user=postgres"
 
 log "running tests"
 ctest --test-dir "$BUILD_DIR" --output-on-failure -j 2 --timeout 300 "$@"
+
+if [ "${FUZZ_SECONDS:-15}" != 0 ] && [ $# -eq 0 ]; then
+  "$CONSENTD_ROOT/tests/fuzz/run.sh" "${FUZZ_SECONDS:-15}"
+fi

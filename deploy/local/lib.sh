@@ -5,7 +5,7 @@
 CONSENTD_PACKAGES=(
   g++ cmake ninja-build pkg-config
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
-  libpqxx-dev libabsl-dev prometheus-cpp-dev libspdlog-dev libssl-dev
+  libpqxx-dev libabsl-dev prometheus-cpp-dev libspdlog-dev libssl-dev openssl
   libgtest-dev libgmock-dev
   postgresql
 )

@@ -51,17 +51,31 @@ DATABASE_URL="postgresql://postgres@127.0.0.1:$PG_PORT/consentd"
 echo "local $(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')" >"$PG_DIR/audit.keys"
 chmod 600 "$PG_DIR/audit.keys"
 
+# Development credentials, one per role (docs/security.md). Throwaway too.
+token() { head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
+ADMIN_TOKEN=$(token) APP_TOKEN=$(token) SUPPORT_TOKEN=$(token)
+digest() { printf %s "$1" | sha256sum | cut -d' ' -f1; }
+{
+  echo "# role principal sha256-of-token"
+  echo "admin local-admin $(digest "$ADMIN_TOKEN")"
+  echo "app local-app $(digest "$APP_TOKEN")"
+  echo "support local-support $(digest "$SUPPORT_TOKEN")"
+} >"$PG_DIR/tokens"
+chmod 600 "$PG_DIR/tokens"
+
 log "starting consentd on 127.0.0.1:$PORT"
 "$BUILD_DIR/server/consentd" \
   --listen="127.0.0.1:$PORT" \
   --metrics_listen="127.0.0.1:$METRICS_PORT" \
   --database_url="$DATABASE_URL" \
   --audit_key_file="$PG_DIR/audit.keys" \
+  --auth_tokens_file="$PG_DIR/tokens" \
   --bootstrap_policy="$CONSENTD_ROOT/config/policies/2026-01-12.json" &
 CONSENTD_PID=$!
 
 CTL="$BUILD_DIR/server/consentctl"
-if ! CONSENTD_ADDR="127.0.0.1:$PORT" "$CTL" --wait_for_ready --timeout=60s policy list >/dev/null; then
+if ! CONSENTD_ADDR="127.0.0.1:$PORT" CONSENTD_TOKEN="$ADMIN_TOKEN" \
+    "$CTL" --wait_for_ready --timeout=60s policy list >/dev/null; then
   echo "error: consentd did not come up; see its log above" >&2
   exit 1
 fi
@@ -73,12 +87,19 @@ consentd is running.
   metrics     http://127.0.0.1:$METRICS_PORT/metrics
   PostgreSQL  $DATABASE_URL   (data in $PG_DIR)
 
+Development tokens (file $PG_DIR/tokens, sha256 only):
+  admin    $ADMIN_TOKEN
+  app      $APP_TOKEN
+  support  $SUPPORT_TOKEN
+
 Try it from another terminal:
-  export CONSENTD_ADDR=127.0.0.1:$PORT
+  export CONSENTD_ADDR=127.0.0.1:$PORT CONSENTD_TOKEN=$ADMIN_TOKEN
   $CTL check visitor-1 ia_stats_events           # denied: no decision yet
   $CTL record visitor-1 statistics=true marketing=false
   $CTL check visitor-1 ia_stats_events ia_mkt_source refreshToken
   $CTL get visitor-1
+  $CTL history visitor-1
+  $CTL audit verify
 
 Press Ctrl-C to stop consentd and PostgreSQL.
 MSG

@@ -34,6 +34,14 @@ expect_output() {
 
 echo "e2e $(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')" >"$WORK/audit.keys"
 export CONSENTD_AUDIT_KEY_FILE="$WORK/audit.keys"
+ADMIN_TOKEN="e2e-admin-$RANDOM$RANDOM"
+APP_TOKEN="e2e-app-$RANDOM$RANDOM"
+{
+  echo "admin e2e-admin $(printf %s "$ADMIN_TOKEN" | sha256sum | cut -d' ' -f1)"
+  echo "app e2e-app $(printf %s "$APP_TOKEN" | sha256sum | cut -d' ' -f1)"
+} >"$WORK/tokens"
+export CONSENTD_AUTH_TOKENS_FILE="$WORK/tokens"
+export CONSENTD_TOKEN="$ADMIN_TOKEN"
 PORT=$(free_port)
 METRICS_PORT=$(free_port)
 export CONSENTD_ADDR="127.0.0.1:$PORT"
@@ -49,6 +57,7 @@ start() {
 
 # Bad configuration stops the start with a message naming it.
 expect_output "missing database_url" 2 "database_url" env -u CONSENTD_DATABASE_URL "$CONSENTD"
+expect_output "missing tokens" 2 "auth_tokens_file" env -u CONSENTD_AUTH_TOKENS_FILE "$CONSENTD" --database_url=x
 expect_output "missing audit keys" 2 "audit_key_file" env -u CONSENTD_AUDIT_KEY_FILE "$CONSENTD" --database_url=x
 echo "k1 abcd" >"$WORK/short.keys"
 expect_output "short audit key" 2 "line 1: the secret must be at least 32 bytes" "$CONSENTD" --database_url=x --audit_key_file="$WORK/short.keys"

@@ -87,6 +87,7 @@ TEST(AuditExport, TwoHundredThousandEventsWithFlatMemory) {
   const std::string out = ::testing::TempDir() + "audit-export.jsonl";
   const std::string addr = absl::StrCat("--addr=127.0.0.1:", server.port());
   const std::string out_flag = "--out=" + out;
+  const std::string token = absl::StrCat("--token=", kSupportToken);
   // consentctl's peak memory for a call that returns almost nothing, and
   // for the whole export.
   int64_t baseline_kib = 0, client_peak_kib = 0;
@@ -94,11 +95,11 @@ TEST(AuditExport, TwoHundredThousandEventsWithFlatMemory) {
     const pid_t ctl = fork();
     if (ctl == 0) {
       if (export_log) {
-        execl(CONSENTCTL_BINARY, CONSENTCTL_BINARY, addr.c_str(),
+        execl(CONSENTCTL_BINARY, CONSENTCTL_BINARY, addr.c_str(), token.c_str(),
               out_flag.c_str(), "audit", "export", static_cast<char*>(nullptr));
       } else {
-        execl(CONSENTCTL_BINARY, CONSENTCTL_BINARY, addr.c_str(), "policy",
-              "list", static_cast<char*>(nullptr));
+        execl(CONSENTCTL_BINARY, CONSENTCTL_BINARY, addr.c_str(), token.c_str(),
+              "policy", "list", static_cast<char*>(nullptr));
       }
       _exit(127);
     }
@@ -132,8 +133,9 @@ TEST(AuditExport, TwoHundredThousandEventsWithFlatMemory) {
   // Resuming an export that is complete adds nothing.
   const pid_t again = fork();
   if (again == 0) {
-    execl(CONSENTCTL_BINARY, CONSENTCTL_BINARY, addr.c_str(), out_flag.c_str(),
-          "--resume", "audit", "export", static_cast<char*>(nullptr));
+    execl(CONSENTCTL_BINARY, CONSENTCTL_BINARY, addr.c_str(), token.c_str(),
+          out_flag.c_str(), "--resume", "audit", "export",
+          static_cast<char*>(nullptr));
     _exit(127);
   }
   int status = 0;

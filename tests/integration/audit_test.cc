@@ -81,7 +81,7 @@ TEST_F(AuditTest, HistoryExportAndResumableCursor) {
     EXPECT_EQ(history.decisions(i).consent_version(), i + 1);
     EXPECT_EQ(history.decisions(i).policy_version(), "2026-01-12");
     EXPECT_EQ(history.decisions(i).source(), consent::v1::SOURCE_BANNER);
-    EXPECT_EQ(history.decisions(i).actor(), "anonymous");
+    EXPECT_EQ(history.decisions(i).actor(), "test-admin");
   }
   EXPECT_EQ(history.decisions(1).recorded_at().seconds(),
             absl::ToUnixSeconds(Start() + absl::Hours(1)));

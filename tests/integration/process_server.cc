@@ -90,6 +90,8 @@ ProcessServer::ProcessServer(const std::string& db_url,
                            port_, ".log");
   const std::string keys_path = absl::StrCat(log_path_, ".keys");
   std::ofstream(keys_path) << "test " << std::string(64, 'a') << "\n";
+  tokens_path_ = absl::StrCat(log_path_, ".tokens");
+  std::ofstream(tokens_path_) << TestTokensFile();
   std::vector<std::string> args = {
       CONSENTD_BINARY,
       absl::StrCat("--listen=127.0.0.1:", port_),
@@ -98,7 +100,8 @@ ProcessServer::ProcessServer(const std::string& db_url,
       "--bootstrap_policy=" CONSENTD_SOURCE_DIR
       "/config/policies/2026-01-12.json",
       "--db_pool_size=4",
-      "--audit_key_file=" + keys_path};
+      "--audit_key_file=" + keys_path,
+      "--auth_tokens_file=" + tokens_path_};
   args.insert(args.end(), flags.begin(), flags.end());
   std::vector<char*> argv;
   for (std::string& a : args) argv.push_back(a.data());

@@ -43,6 +43,8 @@ class ProcessServer {
   pid_t pid() const { return pid_; }
   int port() const { return port_; }
   int metrics_port() const { return metrics_port_; }
+  // The tokens file the process reads (on start and on SIGHUP).
+  const std::string& tokens_path() const { return tokens_path_; }
   consent::v1::ConsentService::Stub& consent() { return *consent_; }
   consent::v1::PolicyService::Stub& policy() { return *policy_; }
 
@@ -61,6 +63,7 @@ class ProcessServer {
   int port_ = 0;
   int metrics_port_ = 0;
   std::string log_path_;
+  std::string tokens_path_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<consent::v1::ConsentService::Stub> consent_;
   std::unique_ptr<consent::v1::PolicyService::Stub> policy_;

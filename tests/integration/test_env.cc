@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "server/codec.h"
+#include "storage/audit_keys.h"
 
 namespace consentd::testing {
 namespace {
@@ -64,6 +65,12 @@ consent::v1::Policy SeedPolicy() {
   return *policy;
 }
 
+std::string TestTokensFile() {
+  return absl::StrCat("admin test-admin ", Sha256Hex(kAdminToken), "\n",
+                      "app test-app ", Sha256Hex(kAppToken), "\n",
+                      "support test-support ", Sha256Hex(kSupportToken), "\n");
+}
+
 Config TestConfig(const std::string& db_url) {
   Config config;
   config.listen = "127.0.0.1:0";
@@ -71,13 +78,16 @@ Config TestConfig(const std::string& db_url) {
   config.bootstrap_policy = SeedPolicy();
   config.db_pool_size = 4;
   config.audit_keys = std::make_shared<const AuditKeys>(AuditKeys::ForTesting());
+  config.tokens =
+      std::make_shared<const TokenTable>(*TokenTable::Parse(TestTokensFile()));
   config.audit_seal_interval = absl::Milliseconds(20);
   return config;
 }
 
-std::unique_ptr<grpc::ClientContext> Context() {
+std::unique_ptr<grpc::ClientContext> Context(const std::string& token) {
   auto context = std::make_unique<grpc::ClientContext>();
   context->set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(30)));
+  if (!token.empty()) context->AddMetadata("authorization", "Bearer " + token);
   return context;
 }
 

@@ -100,8 +100,17 @@ class TestServer {
   std::unique_ptr<consent::v1::PolicyService::Stub> policy_;
 };
 
-// A client context with a 30 s deadline.
-std::unique_ptr<grpc::ClientContext> Context();
+// Tokens of the test credentials (TestConfig and ProcessServer accept them).
+inline constexpr char kAdminToken[] = "admin-token-for-tests-0123456789";
+inline constexpr char kAppToken[] = "app-token-for-tests-0123456789";
+inline constexpr char kSupportToken[] = "support-token-for-tests-0123456789";
+
+// The tokens file of the test credentials (principals "test-admin",
+// "test-app", "test-support").
+std::string TestTokensFile();
+
+// A client context with a 30 s deadline, presenting `token` ("" = none).
+std::unique_ptr<grpc::ClientContext> Context(const std::string& token = kAdminToken);
 
 // A fresh database, a fake clock at 2026-02-01T00:00:00Z and a server.
 class IntegrationTest : public ::testing::Test {

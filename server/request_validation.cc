@@ -1,0 +1,155 @@
+#include "server/request_validation.h"
+
+#include <arpa/inet.h>
+
+#include "absl/strings/str_cat.h"
+#include "core/validation.h"
+#include "server/codec.h"
+
+namespace consentd {
+namespace {
+
+absl::Status ValidateSubjectQuery(const std::string& subject_id,
+                                  const std::string& region,
+                                  int64_t min_consent_version) {
+  if (absl::Status s =
+          ValidateIdentifier(subject_id, "subject_id", kMaxSubjectIdBytes);
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = ValidateRegionCode(region, "region"); !s.ok()) {
+    return s;
+  }
+  if (min_consent_version < 0) {
+    return absl::InvalidArgumentError(
+        "min_consent_version must not be negative");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+std::optional<std::string> CanonicalIp(const std::string& ip) {
+  unsigned char addr[sizeof(in6_addr)];
+  char text[INET6_ADDRSTRLEN];
+  for (int family : {AF_INET, AF_INET6}) {
+    if (inet_pton(family, ip.c_str(), addr) == 1 &&
+        inet_ntop(family, addr, text, sizeof(text)) != nullptr) {
+      return std::string(text);
+    }
+  }
+  return std::nullopt;
+}
+
+absl::Status ValidateRequest(const consent::v1::RecordConsentRequest& r) {
+  if (absl::Status s =
+          ValidateIdentifier(r.subject_id(), "subject_id", kMaxSubjectIdBytes);
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = ValidatePolicyVersion(r.policy_version(),
+                                             "policy_version");
+      !s.ok()) {
+    return s;
+  }
+  if (r.choices().empty()) {
+    return absl::InvalidArgumentError(
+        "choices must name at least one category");
+  }
+  for (const auto& [category, granted] : r.choices()) {
+    if (absl::Status s = ValidateCategoryId(
+            category, absl::StrCat("choices key ", Quoted(category)));
+        !s.ok()) {
+      return s;
+    }
+  }
+  if (SourceFromProto(r.source()) == ConsentSource::kUnspecified) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "source is required: one of SOURCE_BANNER, SOURCE_PREFERENCES_CENTER, "
+        "SOURCE_API, SOURCE_SUPPORT, SOURCE_IMPORT (got ",
+        r.source(), ")"));
+  }
+  if (absl::Status s = ValidateRegionCode(r.region(), "region"); !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = ValidateOptionalIdentifier(
+          r.idempotency_key(), "idempotency_key", kMaxIdempotencyKeyBytes);
+      !s.ok()) {
+    return s;
+  }
+  if (r.expected_version() < 0) {
+    return absl::InvalidArgumentError("expected_version must not be negative");
+  }
+  if (absl::Status s = ValidateOptionalIdentifier(
+          r.context().user_agent(), "context.user_agent", kMaxUserAgentBytes);
+      !s.ok()) {
+    return s;
+  }
+  if (!r.context().ip_address().empty() &&
+      !CanonicalIp(r.context().ip_address())) {
+    return absl::InvalidArgumentError(
+        "context.ip_address is not an IPv4 or IPv6 address");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateRequest(const consent::v1::CheckCookieRequest& r) {
+  if (absl::Status s = ValidateSubjectQuery(r.subject_id(), r.region(),
+                                            r.min_consent_version());
+      !s.ok()) {
+    return s;
+  }
+  return ValidateIdentifier(r.cookie_name(), "cookie_name",
+                            kMaxCookieNameBytes);
+}
+
+absl::Status ValidateRequest(const consent::v1::CheckCookiesRequest& r) {
+  if (absl::Status s = ValidateSubjectQuery(r.subject_id(), r.region(),
+                                            r.min_consent_version());
+      !s.ok()) {
+    return s;
+  }
+  if (r.cookie_names().empty()) {
+    return absl::InvalidArgumentError(
+        "cookie_names must name at least one cookie");
+  }
+  if (r.cookie_names_size() > kMaxCookiesPerCheck) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("cookie_names may name at most ", kMaxCookiesPerCheck,
+                     " cookies (got ", r.cookie_names_size(), ")"));
+  }
+  for (int i = 0; i < r.cookie_names_size(); ++i) {
+    if (absl::Status s = ValidateIdentifier(
+            r.cookie_names(i), absl::StrCat("cookie_names[", i, "]"),
+            kMaxCookieNameBytes);
+        !s.ok()) {
+      return s;
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateRequest(const consent::v1::GetConsentRequest& r) {
+  return ValidateSubjectQuery(r.subject_id(), r.region(),
+                              r.min_consent_version());
+}
+
+// Checks the choices against the policy they were made under.
+absl::Status ValidateChoices(const Decision& d, const CompiledPolicy& policy) {
+  for (const auto& [id, granted] : d.choices) {
+    const CompiledPolicy::CategoryInfo* category = policy.FindCategory(id);
+    if (category == nullptr) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("choices: policy ", policy.version(),
+                       " has no category ", Quoted(id)));
+    }
+    if (category->def->required && !granted) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "choices: ", Quoted(id),
+          " is a required category and cannot be refused"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace consentd

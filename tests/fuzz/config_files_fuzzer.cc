@@ -1,0 +1,35 @@
+// Fuzz target: the parsers of configuration and notification text: the
+// tokens file, the region table, the audit keys file and change
+// notification payloads. The first byte picks the parser.
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "core/access.h"
+#include "core/regions.h"
+#include "storage/changes.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  if (size == 0) return 0;
+  const std::string text(reinterpret_cast<const char*>(data) + 1, size - 1);
+  switch (data[0] % 3) {
+    case 0: {
+      absl::StatusOr<consentd::TokenTable> t = consentd::TokenTable::Parse(text);
+      if (t.ok()) t->Find(std::string(32, '\0'));
+      break;
+    }
+    case 1: {
+      absl::StatusOr<consentd::RegionTable> t = consentd::RegionTable::Parse(text);
+      if (t.ok()) t->Lookup("US-CA");
+      break;
+    }
+    case 2: {
+      absl::StatusOr<consentd::Change> c = consentd::DecodeChange(text);
+      if (c.ok() && c->state && c->state->consent_version != c->version) {
+        __builtin_trap();
+      }
+      break;
+    }
+  }
+  return 0;
+}
