@@ -77,8 +77,9 @@ absl::Status ParseSubjectRequest(const grpc::ByteBuffer& raw, Request* req) {
 class ExportReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
  public:
   ExportReactor(const ServiceContext& ctx, AuditExportFilter filter,
-                int64_t after_sequence)
-      : ctx_(ctx), filter_(std::move(filter)), after_(after_sequence) {
+                int64_t after_sequence, absl::Time start)
+      : ctx_(ctx), filter_(std::move(filter)), after_(after_sequence),
+        start_(start) {
     FetchNext();
   }
 
@@ -94,6 +95,13 @@ class ExportReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
   void OnDone() override { delete this; }
 
  private:
+  // Every end of the stream goes through here, for the metrics.
+  void Finish(const grpc::Status& status) {
+    ctx_.metrics->RpcHandled(Rpc::kExportAuditLog, status.error_code(),
+                             absl::Now() - start_);
+    grpc::ServerWriteReactor<grpc::ByteBuffer>::Finish(status);
+  }
+
   void FetchNext() {
     absl::Status queued = ctx_.work->Submit([this] { Fetch(); });
     if (!queued.ok()) Finish(ToGrpcStatus(queued));
@@ -135,6 +143,7 @@ class ExportReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
   const ServiceContext ctx_;
   const AuditExportFilter filter_;
   int64_t after_;
+  const absl::Time start_;
   grpc::ByteBuffer buffer_;
   std::atomic<bool> cancelled_{false};
 };
@@ -144,15 +153,14 @@ class ExportReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
 grpc::ServerUnaryReactor* AuditServiceImpl::GetHistory(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
     grpc::ByteBuffer* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  absl::StatusOr<Credential> caller =
-      Authorize(ctx_, *context, "/consent.v1.AuditService/GetHistory");
-  if (!caller.ok()) return FinishWith(reactor, caller.status());
+  const Call call(context, ctx_, Rpc::kGetHistory);
+  absl::StatusOr<Credential> caller = Authorize(ctx_, *context, call.rpc());
+  if (!caller.ok()) return call.Fail(caller.status());
   consent::v1::GetHistoryRequest req;
   if (absl::Status s = ParseSubjectRequest(*request, &req); !s.ok()) {
-    return FinishWith(reactor, s);
+    return call.Fail(s);
   }
-  return RunQueued(ctx_.work, reactor, [this, req, response]() {
+  return RunQueued(ctx_.work, call, [this, req, response]() {
     absl::StatusOr<std::vector<HistoryRecord>> history =
         ctx_.audit->History(req.subject_id());
     if (!history.ok()) return ToGrpcStatus(history.status());
@@ -166,9 +174,9 @@ grpc::ServerUnaryReactor* AuditServiceImpl::GetHistory(
 grpc::ServerWriteReactor<grpc::ByteBuffer>* AuditServiceImpl::ExportAuditLog(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* request) {
   consent::v1::ExportAuditLogRequest req;
-  absl::Status s =
-      Authorize(ctx_, *context, "/consent.v1.AuditService/ExportAuditLog")
-          .status();
+  ctx_.metrics->RpcStarted(Rpc::kExportAuditLog);
+  const absl::Time start = absl::Now();
+  absl::Status s = Authorize(ctx_, *context, Rpc::kExportAuditLog).status();
   if (s.ok()) s = ParseRequest(*request, &req);
   if (s.ok() && !req.subject_id().empty()) {
     s = ValidateIdentifier(req.subject_id(), "subject_id", kMaxSubjectIdBytes);
@@ -190,23 +198,25 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* AuditServiceImpl::ExportAuditLog(
       explicit Failed(const absl::Status& status) { Finish(ToGrpcStatus(status)); }
       void OnDone() override { delete this; }
     };
+    ctx_.metrics->RpcHandled(Rpc::kExportAuditLog, ToGrpcStatus(s).error_code(),
+                             absl::Now() - start);
     return new Failed(s);
   }
-  return new ExportReactor(ctx_, std::move(filter), req.after_sequence());
+  return new ExportReactor(ctx_, std::move(filter), req.after_sequence(),
+                           start);
 }
 
 grpc::ServerUnaryReactor* AuditServiceImpl::VerifyAuditLog(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
     grpc::ByteBuffer* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  absl::StatusOr<Credential> caller =
-      Authorize(ctx_, *context, "/consent.v1.AuditService/VerifyAuditLog");
-  if (!caller.ok()) return FinishWith(reactor, caller.status());
+  const Call call(context, ctx_, Rpc::kVerifyAuditLog);
+  absl::StatusOr<Credential> caller = Authorize(ctx_, *context, call.rpc());
+  if (!caller.ok()) return call.Fail(caller.status());
   consent::v1::VerifyAuditLogRequest req;
   if (absl::Status s = ParseRequest(*request, &req); !s.ok()) {
-    return FinishWith(reactor, s);
+    return call.Fail(s);
   }
-  return RunQueued(ctx_.work, reactor, [this, response]() {
+  return RunQueued(ctx_.work, call, [this, response]() {
     absl::StatusOr<AuditVerification> v = ctx_.audit->Verify();
     if (!v.ok()) return ToGrpcStatus(v.status());
     consent::v1::VerifyAuditLogResponse out;
@@ -235,15 +245,14 @@ grpc::ServerUnaryReactor* AuditServiceImpl::VerifyAuditLog(
 grpc::ServerUnaryReactor* AuditServiceImpl::EraseSubject(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
     grpc::ByteBuffer* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  absl::StatusOr<Credential> caller =
-      Authorize(ctx_, *context, "/consent.v1.AuditService/EraseSubject");
-  if (!caller.ok()) return FinishWith(reactor, caller.status());
+  const Call call(context, ctx_, Rpc::kEraseSubject);
+  absl::StatusOr<Credential> caller = Authorize(ctx_, *context, call.rpc());
+  if (!caller.ok()) return call.Fail(caller.status());
   consent::v1::EraseSubjectRequest req;
   if (absl::Status s = ParseSubjectRequest(*request, &req); !s.ok()) {
-    return FinishWith(reactor, s);
+    return call.Fail(s);
   }
-  return RunQueued(ctx_.work, reactor,
+  return RunQueued(ctx_.work, call,
                    [this, req, response, actor = caller->principal]() {
     const absl::Time now = ctx_.clock->Now();
     absl::StatusOr<ErasureOutcome> erased =
@@ -265,15 +274,14 @@ grpc::ServerUnaryReactor* AuditServiceImpl::EraseSubject(
 grpc::ServerUnaryReactor* AuditServiceImpl::ExportSubjectData(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
     grpc::ByteBuffer* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  absl::StatusOr<Credential> caller =
-      Authorize(ctx_, *context, "/consent.v1.AuditService/ExportSubjectData");
-  if (!caller.ok()) return FinishWith(reactor, caller.status());
+  const Call call(context, ctx_, Rpc::kExportSubjectData);
+  absl::StatusOr<Credential> caller = Authorize(ctx_, *context, call.rpc());
+  if (!caller.ok()) return call.Fail(caller.status());
   consent::v1::ExportSubjectDataRequest req;
   if (absl::Status s = ParseSubjectRequest(*request, &req); !s.ok()) {
-    return FinishWith(reactor, s);
+    return call.Fail(s);
   }
-  return RunQueued(ctx_.work, reactor, [this, req, response]() {
+  return RunQueued(ctx_.work, call, [this, req, response]() {
     absl::StatusOr<bool> known = ctx_.audit->SubjectKnown(req.subject_id());
     if (!known.ok()) return ToGrpcStatus(known.status());
     if (!*known) {

@@ -33,7 +33,6 @@ void Coherence::OnConnected() {
 void Coherence::OnDisconnected(const std::string& why) {
   cache_->Distrust();
   metrics_->SetListenerConnected(false);
-  metrics_->UpdateCache(cache_->GetStats(), false);
   spdlog::warn("change listener lost ({}): checks read PostgreSQL until it "
                "is back", why);
 }
@@ -41,7 +40,6 @@ void Coherence::OnDisconnected(const std::string& why) {
 void Coherence::OnCaughtUp(absl::Time sent_at) {
   cache_->TrustUntil(sent_at + staleness_bound_);
   if (policies_stale_) ReloadPolicies();
-  metrics_->UpdateCache(cache_->GetStats(), cache_->Trusted());
 }
 
 void Coherence::ReloadPolicies() {

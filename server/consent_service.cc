@@ -63,7 +63,10 @@ void FillCheck(const EvaluationContext& eval, const SubjectState& subject,
   out->set_max_age_seconds(v.max_age_seconds);
   out->set_consent_version(subject.consent_version);
   out->set_policy_version(eval.policy->version());
-  metrics->CountCheck(v.reason);
+  metrics->CountCheck(
+      v.reason, v.cookie == nullptr
+                    ? nullptr
+                    : &eval.policy->categories()[v.cookie->category]);
 }
 
 }  // namespace
@@ -99,8 +102,7 @@ absl::StatusOr<SubjectState> ConsentServiceImpl::ReadThrough(
   return state;
 }
 
-void ConsentServiceImpl::WithSubject(grpc::CallbackServerContext* context,
-                                     grpc::ServerUnaryReactor* reactor,
+void ConsentServiceImpl::WithSubject(const Call& call,
                                      Snapshot snapshot, SubjectQuery query,
                                      Answer answer) {
   std::optional<SubjectState> cached;
@@ -108,58 +110,57 @@ void ConsentServiceImpl::WithSubject(grpc::CallbackServerContext* context,
                    [&](const SubjectState& s) { cached = s; });
   if (cached && cached->consent_version >= query.min_version) {
     ctx_.metrics->CountCacheHit();
-    reactor->Finish(std::move(answer)(*cached, *snapshot));
+    call.Finish(std::move(answer)(*cached, *snapshot));
     return;
   }
   if (query.independent && query.min_version == 0) {
     // Nothing about the subject can change the answer: no database.
-    reactor->Finish(std::move(answer)(SubjectState(), *snapshot));
+    call.Finish(std::move(answer)(SubjectState(), *snapshot));
     return;
   }
   ctx_.metrics->CountCacheMiss();
   absl::Status queued = ctx_.work->Submit(
-      [this, context, reactor, snapshot = std::move(snapshot),
+      [this, call, snapshot = std::move(snapshot),
        query = std::move(query), answer = std::move(answer)]() mutable {
-        if (context->IsCancelled()) {
-          reactor->Finish(ToGrpcStatus(absl::CancelledError(
+        if (call.context()->IsCancelled()) {
+          call.Finish(ToGrpcStatus(absl::CancelledError(
               "the call was cancelled or timed out before it ran")));
           return;
         }
         absl::StatusOr<SubjectState> state =
-            ReadThrough(query.subject_id, CallDeadline(*context));
+            ReadThrough(query.subject_id, CallDeadline(*call.context()));
         if (!state.ok()) {
           if (query.independent && absl::IsUnavailable(state.status())) {
             // Necessary and unknown cookies answer even without PostgreSQL.
-            reactor->Finish(std::move(answer)(SubjectState(), *snapshot));
+            call.Finish(std::move(answer)(SubjectState(), *snapshot));
           } else {
-            reactor->Finish(ToGrpcStatus(state.status()));
+            call.Finish(ToGrpcStatus(state.status()));
           }
         } else if (state->consent_version < query.min_version) {
-          reactor->Finish(ToGrpcStatus(absl::FailedPreconditionError(
+          call.Finish(ToGrpcStatus(absl::FailedPreconditionError(
               absl::StrCat("min_consent_version is ", query.min_version,
                            " but the subject's latest version is ",
                            state->consent_version))));
         } else {
           // The read-through may have loaded a newer policy: answer with it.
-          reactor->Finish(std::move(answer)(*state, *ctx_.policies->Get()));
+          call.Finish(std::move(answer)(*state, *ctx_.policies->Get()));
         }
       });
-  if (!queued.ok()) reactor->Finish(ToGrpcStatus(queued));
+  if (!queued.ok()) call.Fail(queued);
 }
 
 grpc::ServerUnaryReactor* ConsentServiceImpl::CheckCookie(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
     grpc::ByteBuffer* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  absl::StatusOr<Credential> caller =
-      Authorize(ctx_, *context, "/consent.v1.ConsentService/CheckCookie");
-  if (!caller.ok()) return FinishWith(reactor, caller.status());
+  const Call call(context, ctx_, Rpc::kCheckCookie);
+  absl::StatusOr<Credential> caller = Authorize(ctx_, *context, call.rpc());
+  if (!caller.ok()) return call.Fail(caller.status());
   consent::v1::CheckCookieRequest req;
   absl::Status s = ParseRequest(*request, &req);
   if (s.ok()) s = ValidateRequest(req);
-  if (!s.ok()) return FinishWith(reactor, s);
+  if (!s.ok()) return call.Fail(s);
   absl::StatusOr<Snapshot> snapshot = CurrentPolicy(ctx_.policies);
-  if (!snapshot.ok()) return FinishWith(reactor, snapshot.status());
+  if (!snapshot.ok()) return call.Fail(snapshot.status());
 
   SubjectQuery query{std::move(*req.mutable_subject_id()),
                      req.min_consent_version(),
@@ -173,24 +174,22 @@ grpc::ServerUnaryReactor* ConsentServiceImpl::CheckCookie(
     FillCheck(eval, subject, req.cookie_name(), ctx_.metrics, &out);
     return SerializeResponse(out, response);
   };
-  WithSubject(context, reactor, *std::move(snapshot), std::move(query),
-              std::move(answer));
-  return reactor;
+  WithSubject(call, *std::move(snapshot), std::move(query), std::move(answer));
+  return call.reactor();
 }
 
 grpc::ServerUnaryReactor* ConsentServiceImpl::CheckCookies(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
     grpc::ByteBuffer* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  absl::StatusOr<Credential> caller =
-      Authorize(ctx_, *context, "/consent.v1.ConsentService/CheckCookies");
-  if (!caller.ok()) return FinishWith(reactor, caller.status());
+  const Call call(context, ctx_, Rpc::kCheckCookies);
+  absl::StatusOr<Credential> caller = Authorize(ctx_, *context, call.rpc());
+  if (!caller.ok()) return call.Fail(caller.status());
   consent::v1::CheckCookiesRequest req;
   absl::Status s = ParseRequest(*request, &req);
   if (s.ok()) s = ValidateRequest(req);
-  if (!s.ok()) return FinishWith(reactor, s);
+  if (!s.ok()) return call.Fail(s);
   absl::StatusOr<Snapshot> snapshot = CurrentPolicy(ctx_.policies);
-  if (!snapshot.ok()) return FinishWith(reactor, snapshot.status());
+  if (!snapshot.ok()) return call.Fail(snapshot.status());
 
   const CompiledPolicy& current = *(*snapshot)->current();
   SubjectQuery query{
@@ -210,22 +209,20 @@ grpc::ServerUnaryReactor* ConsentServiceImpl::CheckCookies(
     }
     return SerializeResponse(out, response);
   };
-  WithSubject(context, reactor, *std::move(snapshot), std::move(query),
-              std::move(answer));
-  return reactor;
+  WithSubject(call, *std::move(snapshot), std::move(query), std::move(answer));
+  return call.reactor();
 }
 
 grpc::ServerUnaryReactor* ConsentServiceImpl::RecordConsent(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
     grpc::ByteBuffer* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  absl::StatusOr<Credential> caller =
-      Authorize(ctx_, *context, "/consent.v1.ConsentService/RecordConsent");
-  if (!caller.ok()) return FinishWith(reactor, caller.status());
+  const Call call(context, ctx_, Rpc::kRecordConsent);
+  absl::StatusOr<Credential> caller = Authorize(ctx_, *context, call.rpc());
+  if (!caller.ok()) return call.Fail(caller.status());
   consent::v1::RecordConsentRequest req;
   absl::Status s = ParseRequest(*request, &req);
   if (s.ok()) s = ValidateRequest(req);
-  if (!s.ok()) return FinishWith(reactor, s);
+  if (!s.ok()) return call.Fail(s);
 
   Decision d;
   d.subject_id = req.subject_id();
@@ -240,17 +237,17 @@ grpc::ServerUnaryReactor* ConsentServiceImpl::RecordConsent(
   d.actor = caller->principal;
   d.fingerprint = Fingerprint(req.context(), *ctx_.audit_keys);
 
-  absl::Status queued = ctx_.work->Submit([this, context, reactor, response,
+  absl::Status queued = ctx_.work->Submit([this, call, response,
                                            d = std::move(d)]() mutable {
-    if (context->IsCancelled()) {
-      reactor->Finish(ToGrpcStatus(absl::CancelledError(
+    if (call.context()->IsCancelled()) {
+      call.Finish(ToGrpcStatus(absl::CancelledError(
           "the call was cancelled or timed out before anything was written")));
       return;
     }
     absl::StatusOr<Snapshot> snapshot =
         ctx_.policies->FindVersion(d.policy_version);
     if (!snapshot.ok()) {
-      reactor->Finish(ToGrpcStatus(
+      call.Finish(ToGrpcStatus(
           absl::IsNotFound(snapshot.status())
               ? absl::InvalidArgumentError(absl::StrCat(
                     "policy_version \"", d.policy_version,
@@ -261,7 +258,7 @@ grpc::ServerUnaryReactor* ConsentServiceImpl::RecordConsent(
     const CompiledPolicy& policy =
         *(*snapshot)->history->Find(d.policy_version);
     if (absl::Status v = ValidateChoices(d, policy); !v.ok()) {
-      reactor->Finish(ToGrpcStatus(v));
+      call.Finish(ToGrpcStatus(v));
       return;
     }
     // Stamped when the write runs, not when it was queued. PostgreSQL keeps
@@ -270,12 +267,12 @@ grpc::ServerUnaryReactor* ConsentServiceImpl::RecordConsent(
         absl::FromUnixMicros(absl::ToUnixMicros(ctx_.clock->Now()));
     const ConsentCache::FillToken token = ctx_.cache->BeginFill(d.subject_id);
     absl::StatusOr<RecordOutcome> outcome =
-        ctx_.store->RecordDecision(d, CallDeadline(*context));
+        ctx_.store->RecordDecision(d, CallDeadline(*call.context()));
     if (!outcome.ok()) {
       // The write may have committed (outcome unknown) or raced another:
       // the next check reads PostgreSQL rather than trust this replica.
       ctx_.cache->Erase(d.subject_id);
-      reactor->Finish(ToGrpcStatus(outcome.status()));
+      call.Finish(ToGrpcStatus(outcome.status()));
       return;
     }
     ctx_.cache->Fill(d.subject_id, outcome->state, token);
@@ -284,25 +281,24 @@ grpc::ServerUnaryReactor* ConsentServiceImpl::RecordConsent(
     out.set_consent_version(outcome->consent_version);
     SetTimestamp(outcome->recorded_at, out.mutable_recorded_at());
     out.set_replayed(outcome->replayed);
-    reactor->Finish(SerializeResponse(out, response));
+    call.Finish(SerializeResponse(out, response));
   });
-  if (!queued.ok()) return FinishWith(reactor, queued);
-  return reactor;
+  if (!queued.ok()) return call.Fail(queued);
+  return call.reactor();
 }
 
 grpc::ServerUnaryReactor* ConsentServiceImpl::GetConsent(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
     grpc::ByteBuffer* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  absl::StatusOr<Credential> caller =
-      Authorize(ctx_, *context, "/consent.v1.ConsentService/GetConsent");
-  if (!caller.ok()) return FinishWith(reactor, caller.status());
+  const Call call(context, ctx_, Rpc::kGetConsent);
+  absl::StatusOr<Credential> caller = Authorize(ctx_, *context, call.rpc());
+  if (!caller.ok()) return call.Fail(caller.status());
   consent::v1::GetConsentRequest req;
   absl::Status s = ParseRequest(*request, &req);
   if (s.ok()) s = ValidateRequest(req);
-  if (!s.ok()) return FinishWith(reactor, s);
+  if (!s.ok()) return call.Fail(s);
   absl::StatusOr<Snapshot> snapshot = CurrentPolicy(ctx_.policies);
-  if (!snapshot.ok()) return FinishWith(reactor, snapshot.status());
+  if (!snapshot.ok()) return call.Fail(snapshot.status());
 
   SubjectQuery query{std::move(*req.mutable_subject_id()),
                      req.min_consent_version(), /*independent=*/false};
@@ -339,9 +335,8 @@ grpc::ServerUnaryReactor* ConsentServiceImpl::GetConsent(
     out.set_current_policy_version(eval.policy->version());
     return SerializeResponse(out, response);
   };
-  WithSubject(context, reactor, *std::move(snapshot), std::move(query),
-              std::move(answer));
-  return reactor;
+  WithSubject(call, *std::move(snapshot), std::move(query), std::move(answer));
+  return call.reactor();
 }
 
 }  // namespace consentd

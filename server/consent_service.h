@@ -8,6 +8,7 @@
 
 #include "absl/functional/any_invocable.h"
 #include "consent/v1/consent.grpc.pb.h"
+#include "server/handler.h"
 #include "server/service_context.h"
 
 namespace consentd {
@@ -52,8 +53,7 @@ class ConsentServiceImpl final : public ConsentServiceBase {
   // `snapshot` is the policy snapshot `query.independent` was decided with.
   using Answer = absl::AnyInvocable<grpc::Status(
       const SubjectState&, const PolicySnapshot&) &&>;
-  void WithSubject(grpc::CallbackServerContext* context,
-                   grpc::ServerUnaryReactor* reactor,
+  void WithSubject(const Call& call,
                    std::shared_ptr<const PolicySnapshot> snapshot,
                    SubjectQuery query, Answer answer);
 

@@ -21,6 +21,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "consent/v1/audit.grpc.pb.h"
@@ -76,14 +77,15 @@ constexpr int kExitDenied = 1;
 constexpr int kExitUsage = 2;
 constexpr int kExitFailed = 3;
 
-constexpr char kUsage[] = R"(consentctl: a command-line client for consentd.
+constexpr char kUsage[] = R"(a command-line client for consentd.
 
 Usage: consentctl [flags] COMMAND ARGS...
 
   check SUBJECT COOKIE [COOKIE...]   may these cookies be set? (exit 0: all
                                      allowed, 1: some denied)
   record SUBJECT CATEGORY=true|false [...]
-                                     record a decision
+                                     record a decision (yes/no and 1/0 work
+                                     too)
   get SUBJECT                        the subject's state per category
   policy publish FILE                publish a policy (protobuf JSON)
   policy get [VERSION]               print a policy (default: current)
@@ -101,7 +103,11 @@ Examples:
   consentctl check user-42 ia_stats_events refreshToken
   consentctl --region=US-CA --gpc check user-42 ia_mkt_source
 
-Flags: see --helpfull. Exit codes: 0 ok, 1 denied, 2 usage, 3 call failed.)";
+Connection: --addr (or CONSENTD_ADDR, default localhost:50051) and --token
+(or CONSENTD_TOKEN: the token itself, without "Bearer"); TLS with --tls_ca.
+Every flag: consentctl --helpfull.
+Exit codes: 0 ok, 1 denied (check) or not intact (audit verify), 2 usage,
+3 the call failed.)";
 
 int Usage(const std::string& message) {
   std::cerr << "consentctl: " << message << "\n"
@@ -136,6 +142,14 @@ std::string ReadFileOrEmpty(const std::string& path) {
   return text.str();
 }
 
+// A token as given, without a "Bearer " a user may have copied with it.
+std::string BareToken(std::string token) {
+  if (token.size() > 7 && absl::EqualsIgnoreCase(token.substr(0, 7), "bearer ")) {
+    token = token.substr(7);
+  }
+  return token;
+}
+
 // TLS when --tls_ca is given (with a client certificate for mutual TLS).
 std::shared_ptr<grpc::ChannelCredentials> Credentials() {
   if (absl::GetFlag(FLAGS_tls_ca).empty()) {
@@ -158,7 +172,8 @@ class Client {
         consent_(consent::v1::ConsentService::NewStub(channel_)),
         policy_(consent::v1::PolicyService::NewStub(channel_)),
         audit_(consent::v1::AuditService::NewStub(channel_)),
-        token_(EnvOr(absl::GetFlag(FLAGS_token), "CONSENTD_TOKEN", "")) {}
+        token_(BareToken(
+            EnvOr(absl::GetFlag(FLAGS_token), "CONSENTD_TOKEN", ""))) {}
 
   void Prepare(grpc::ClientContext* context) const {
     context->set_deadline(absl::ToChronoTime(
@@ -191,6 +206,10 @@ int Failed(const grpc::Status& status) {
   std::cerr << "consentctl: "
             << (code >= 0 && code <= 16 ? kCodes[code] : "UNKNOWN") << ": "
             << status.error_message() << "\n";
+  if (status.error_code() == grpc::StatusCode::UNAUTHENTICATED) {
+    std::cerr << "consentctl: set CONSENTD_TOKEN (or pass --token) to a token "
+                 "from consentd's --auth_tokens_file, without \"Bearer\"\n";
+  }
   return kExitFailed;
 }
 
@@ -356,8 +375,19 @@ int Get(Client& client, const std::vector<char*>& args) {
     std::cout << " decided under policy " << r.policy_version() << " at "
               << FormatTime(r.decided_at());
   }
+  std::vector<std::string> undecided;
+  for (const consent::v1::CategoryConsent& c : r.categories()) {
+    if (c.state() != consent::v1::STATE_ALWAYS_ON &&
+        c.state() != consent::v1::STATE_GRANTED &&
+        c.state() != consent::v1::STATE_DENIED) {
+      undecided.push_back(c.category());
+    }
+  }
   std::cout << "\ncurrent policy " << r.current_policy_version()
-            << (r.banner_required() ? "; banner required" : "; no banner needed");
+            << (r.banner_required()
+                    ? "; banner required (no valid decision for: " +
+                          absl::StrJoin(undecided, ", ") + ")"
+                    : "; no banner needed");
   if (r.has_expires_at()) std::cout << "; expires " << FormatTime(r.expires_at());
   std::cout << "\n";
   for (const consent::v1::CategoryConsent& c : r.categories()) {
@@ -453,10 +483,11 @@ int History(Client& client, const std::vector<char*>& args) {
               << d.policy_version() << "  via " << SourceLabel(d.source())
               << (d.region().empty() ? "" : "  region " + d.region())
               << (d.gpc() ? "  GPC" : "") << "  by " << d.actor() << "\n    ";
+    std::vector<std::string> named;
     for (const auto& [category, granted] : choices) {
-      std::cout << category << "=" << (granted ? "granted " : "denied ");
+      named.push_back(category + "=" + (granted ? "granted" : "denied"));
     }
-    std::cout << "\n    standing after:";
+    std::cout << absl::StrJoin(named, " ") << "\n    standing after:";
     for (const consent::v1::CategoryValue& v : d.standing()) {
       std::cout << " " << v.category() << "=" << (v.granted() ? "granted" : "denied");
     }
@@ -573,7 +604,8 @@ int AuditExport() {
   Client client;
   grpc::ClientContext context;
   context.set_wait_for_ready(absl::GetFlag(FLAGS_wait_for_ready));
-  const std::string token = EnvOr(absl::GetFlag(FLAGS_token), "CONSENTD_TOKEN", "");
+  const std::string token =
+      BareToken(EnvOr(absl::GetFlag(FLAGS_token), "CONSENTD_TOKEN", ""));
   if (!token.empty()) context.AddMetadata("authorization", "Bearer " + token);
   std::unique_ptr<grpc::ClientReader<consent::v1::ExportAuditLogResponse>> reader =
       client.audit().ExportAuditLog(&context, request);
@@ -616,11 +648,18 @@ int AuditVerify(Client& client) {
     PrintJson(r);
   } else if (r.ok()) {
     std::cout << "audit log OK: " << r.events_verified()
-              << " events verified; head sequence " << r.head_sequence()
-              << ", chain MAC " << r.head_chain_mac() << "; "
-              << r.unsealed_events() << " event(s) waiting to be sealed\n"
-              << "Keep the head: a later verification that ends before it "
-                 "shows a truncated log.\n";
+              << " event(s) verified; head sequence " << r.head_sequence()
+              << ", chain MAC " << r.head_chain_mac() << "\n";
+    if (r.unsealed_events() > 0) {
+      std::cout << r.unsealed_events()
+                << " event(s) just committed are waiting to be sealed into "
+                   "the log (within a second); they are verified and "
+                   "exported once sealed.\n";
+    }
+    std::cout << "Record this head sequence and MAC somewhere outside "
+                 "consentd (a ticket, an email): a later verification that "
+                 "shows another MAC at that sequence, or ends before it, "
+                 "proves the log was rewritten or truncated.\n";
   } else {
     std::cout << "audit log NOT intact (" << r.events_verified()
               << " events checked):\n";
@@ -683,6 +722,13 @@ int Subject(Client& client, const std::vector<char*>& args) {
 
 int Main(int argc, char** argv) {
   absl::SetProgramUsageMessage(kUsage);
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "-h" || arg == "--help" || arg == "help" || arg == "-help") {
+      std::cout << "consentctl: " << kUsage << "\n";
+      return 0;
+    }
+  }
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
   args.erase(args.begin());  // The program name.
   if (args.empty()) return Usage("no command given");

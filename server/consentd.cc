@@ -81,9 +81,11 @@ absl::StatusOr<std::unique_ptr<Consentd>> Consentd::Start(const Config& config,
   spdlog::info("database schema at version {} ({} migration(s) applied now)",
                migrated->schema_version, migrated->applied);
 
+  d->metrics_ = std::make_unique<Metrics>();
   absl::StatusOr<std::unique_ptr<Database>> db = Database::Open(
       DatabaseOptions{.url = config.database_url,
-                      .pool_size = config.db_pool_size});
+                      .pool_size = config.db_pool_size,
+                      .observer = d->metrics_.get()});
   if (!db.ok()) return db.status();
   d->db_ = *std::move(db);
   d->store_ = std::make_unique<ConsentStore>(
@@ -125,7 +127,6 @@ absl::StatusOr<std::unique_ptr<Consentd>> Consentd::Start(const Config& config,
   // Trust in the cache is wall-clock time, whatever clock answers checks.
   d->cache_ = std::make_unique<ConsentCache>(config.cache_max_bytes,
                                              SystemClock::Get());
-  d->metrics_ = std::make_unique<Metrics>();
   // Nothing is served from the cache until the listener has proved that
   // change notifications reach this replica.
   d->cache_->Distrust();
@@ -155,6 +156,18 @@ absl::StatusOr<std::unique_ptr<Consentd>> Consentd::Start(const Config& config,
   d->audit_service_ = std::make_unique<AuditServiceImpl>(ctx);
   d->sealer_ = std::make_unique<AuditSealer>(d->audit_.get(),
                                              config.audit_seal_interval);
+  Database* db_ptr = d->db_.get();
+  ConsentCache* cache_ptr = d->cache_.get();
+  PolicyRegistry* policies_ptr = d->policies_.get();
+  d->metrics_->SetScrapeSources(ScrapeSources{
+      .pool = [db_ptr] { return db_ptr->Stats(); },
+      .cache = [cache_ptr] { return cache_ptr->GetStats(); },
+      .cache_trusted = [cache_ptr] { return cache_ptr->Trusted(); },
+      .policy_version =
+          [policies_ptr] {
+            const CompiledPolicy* current = policies_ptr->Get()->current();
+            return current == nullptr ? std::string() : current->version();
+          }});
 
   if (!config.metrics_listen.empty()) {
     try {
@@ -165,6 +178,7 @@ absl::StatusOr<std::unique_ptr<Consentd>> Consentd::Start(const Config& config,
           ": ", e.what()));
     }
     d->exposer_->RegisterCollectable(d->metrics_->registry());
+    d->exposer_->RegisterCollectable(d->metrics_->scrape_collectable());
   }
 
   InitGrpcOnce();

@@ -9,36 +9,67 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/time/clock.h"
 #include "core/access.h"
+#include "server/rpc_methods.h"
 #include "server/service_context.h"
 #include "server/status.h"
 
 namespace consentd {
 
-// Finishes `reactor` with `status` and returns it.
-inline grpc::ServerUnaryReactor* FinishWith(grpc::ServerUnaryReactor* reactor,
-                                            const absl::Status& status) {
-  reactor->Finish(ToGrpcStatus(status));
-  return reactor;
-}
+// One unary RPC in progress: its reactor, which RPC, when it started.
+// Finishing it records the gRPC server metrics. A small value: copy it into
+// whatever lambda finishes the call.
+class Call {
+ public:
+  Call(grpc::CallbackServerContext* context, const ServiceContext& ctx,
+       Rpc rpc)
+      : context_(context),
+        reactor_(context->DefaultReactor()),
+        metrics_(ctx.metrics),
+        rpc_(rpc),
+        start_(absl::Now()) {
+    metrics_->RpcStarted(rpc);
+  }
+
+  grpc::CallbackServerContext* context() const { return context_; }
+  grpc::ServerUnaryReactor* reactor() const { return reactor_; }
+  Rpc rpc() const { return rpc_; }
+
+  void Finish(const grpc::Status& status) const {
+    metrics_->RpcHandled(rpc_, status.error_code(), absl::Now() - start_);
+    reactor_->Finish(status);
+  }
+  // Finishes with `status`; returns the reactor for the handler to return.
+  grpc::ServerUnaryReactor* Fail(const absl::Status& status) const {
+    Finish(ToGrpcStatus(status));
+    return reactor_;
+  }
+
+ private:
+  grpc::CallbackServerContext* context_;
+  grpc::ServerUnaryReactor* reactor_;
+  Metrics* metrics_;
+  Rpc rpc_;
+  absl::Time start_;
+};
 
 // Runs `work` (returning the grpc::Status to finish with) on the work queue.
 template <typename Work>
-grpc::ServerUnaryReactor* RunQueued(WorkQueue* queue,
-                                    grpc::ServerUnaryReactor* reactor,
+grpc::ServerUnaryReactor* RunQueued(WorkQueue* queue, const Call& call,
                                     Work work) {
   absl::Status queued = queue->Submit(
-      [reactor, work = std::move(work)]() mutable { reactor->Finish(work()); });
-  if (!queued.ok()) reactor->Finish(ToGrpcStatus(queued));
-  return reactor;
+      [call, work = std::move(work)]() mutable { call.Finish(work()); });
+  if (!queued.ok()) call.Fail(queued);
+  return call.reactor();
 }
 
-// The first step of every handler: who is calling `full_method`, if they
-// may (see Authenticator::Authorize).
+// The first step of every handler: who is calling, if they may call this
+// RPC (see Authenticator::Authorize).
 inline absl::StatusOr<Credential> Authorize(const ServiceContext& ctx,
                                             const grpc::ServerContextBase& context,
-                                            absl::string_view full_method) {
-  return ctx.auth->Authorize(context, full_method);
+                                            Rpc rpc) {
+  return ctx.auth->Authorize(context, Info(rpc).full_method);
 }
 
 // When the caller stops waiting (InfiniteFuture when it set no deadline):

@@ -12,20 +12,19 @@ namespace consentd {
 grpc::ServerUnaryReactor* PolicyServiceImpl::PublishPolicy(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
     grpc::ByteBuffer* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  absl::StatusOr<Credential> caller =
-      Authorize(ctx_, *context, "/consent.v1.PolicyService/PublishPolicy");
-  if (!caller.ok()) return FinishWith(reactor, caller.status());
+  const Call call(context, ctx_, Rpc::kPublishPolicy);
+  absl::StatusOr<Credential> caller = Authorize(ctx_, *context, call.rpc());
+  if (!caller.ok()) return call.Fail(caller.status());
   consent::v1::PublishPolicyRequest req;
   absl::Status s = ParseRequest(*request, &req);
   if (s.ok() && !req.has_policy()) {
     s = absl::InvalidArgumentError("policy is required");
   }
   if (!s.ok()) {
-    return FinishWith(reactor, s);
+    return call.Fail(s);
   }
   return RunQueued(
-      ctx_.work, reactor,
+      ctx_.work, call,
       [this, req = std::move(req), response,
        actor = caller->principal]() -> grpc::Status {
         absl::StatusOr<PublishOutcome> outcome =
@@ -42,20 +41,19 @@ grpc::ServerUnaryReactor* PolicyServiceImpl::PublishPolicy(
 grpc::ServerUnaryReactor* PolicyServiceImpl::GetPolicy(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
     grpc::ByteBuffer* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  absl::StatusOr<Credential> caller =
-      Authorize(ctx_, *context, "/consent.v1.PolicyService/GetPolicy");
-  if (!caller.ok()) return FinishWith(reactor, caller.status());
+  const Call call(context, ctx_, Rpc::kGetPolicy);
+  absl::StatusOr<Credential> caller = Authorize(ctx_, *context, call.rpc());
+  if (!caller.ok()) return call.Fail(caller.status());
   consent::v1::GetPolicyRequest req;
   absl::Status s = ParseRequest(*request, &req);
   if (s.ok() && !req.version().empty()) {
     s = ValidatePolicyVersion(req.version(), "version");
   }
   if (!s.ok()) {
-    return FinishWith(reactor, s);
+    return call.Fail(s);
   }
   return RunQueued(
-      ctx_.work, reactor,
+      ctx_.work, call,
       [this, version = req.version(), response]() -> grpc::Status {
         if (absl::Status r = ctx_.policies->Reload(); !r.ok()) {
           return ToGrpcStatus(r);
@@ -85,15 +83,14 @@ grpc::ServerUnaryReactor* PolicyServiceImpl::GetPolicy(
 grpc::ServerUnaryReactor* PolicyServiceImpl::ListPolicies(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
     grpc::ByteBuffer* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  absl::StatusOr<Credential> caller =
-      Authorize(ctx_, *context, "/consent.v1.PolicyService/ListPolicies");
-  if (!caller.ok()) return FinishWith(reactor, caller.status());
+  const Call call(context, ctx_, Rpc::kListPolicies);
+  absl::StatusOr<Credential> caller = Authorize(ctx_, *context, call.rpc());
+  if (!caller.ok()) return call.Fail(caller.status());
   consent::v1::ListPoliciesRequest req;
   if (absl::Status s = ParseRequest(*request, &req); !s.ok()) {
-    return FinishWith(reactor, s);
+    return call.Fail(s);
   }
-  return RunQueued(ctx_.work, reactor, [this, response]() -> grpc::Status {
+  return RunQueued(ctx_.work, call, [this, response]() -> grpc::Status {
     if (absl::Status r = ctx_.policies->Reload(); !r.ok()) {
       return ToGrpcStatus(r);
     }

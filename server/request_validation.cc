@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "core/validation.h"
 #include "server/codec.h"
 
@@ -139,9 +140,13 @@ absl::Status ValidateChoices(const Decision& d, const CompiledPolicy& policy) {
   for (const auto& [id, granted] : d.choices) {
     const CompiledPolicy::CategoryInfo* category = policy.FindCategory(id);
     if (category == nullptr) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("choices: policy ", policy.version(),
-                       " has no category ", Quoted(id)));
+      std::vector<std::string> known;
+      for (const CompiledPolicy::CategoryInfo& c : policy.categories()) {
+        known.push_back(c.def->id);
+      }
+      return absl::InvalidArgumentError(absl::StrCat(
+          "choices: policy ", policy.version(), " has no category ",
+          Quoted(id), " (its categories: ", absl::StrJoin(known, ", "), ")"));
     }
     if (category->def->required && !granted) {
       return absl::InvalidArgumentError(absl::StrCat(

@@ -8,6 +8,7 @@
 #include "absl/strings/str_join.h"
 #include "storage/changes.h"
 #include "storage/logging.h"
+#include "storage/query.h"
 #include "storage/statements.h"
 
 namespace consentd {
@@ -38,7 +39,8 @@ AuditEventRecord EventFromRow(const pqxx::row& row) {
 
 }  // namespace
 
-void AppendAuditEvent(pqxx::transaction_base& tx, const AuditKeys& keys,
+void AppendAuditEvent(const Database& db_ref, pqxx::transaction_base& tx,
+                      const AuditKeys& keys,
                       AuditAction action, AuditSubject subject,
                       absl::string_view actor, absl::Time recorded_at,
                       absl::string_view payload) {
@@ -51,29 +53,29 @@ void AppendAuditEvent(pqxx::transaction_base& tx, const AuditKeys& keys,
                                          pseudonym, actor, micros, payload);
   const std::string subject_text(subject.id);
   const bool store_id = subject.keep_id && !subject.id.empty();
-  const pqxx::row event = tx.exec_prepared1(
+  const pqxx::row event = Exec1(db_ref, tx, 
       kInsertAuditEvent, store_id ? subject_text.c_str() : nullptr,
       pseudonym.empty() ? nullptr : pseudonym.c_str(), action_name,
       std::string(actor), SqlTime(absl::FromUnixMicros(micros)),
       std::string(payload), keys.signing_key_id(),
       absl::BytesToHexString(mac));
-  tx.exec_prepared(kQueueAuditEvent, event[0].as<int64_t>());
+  Exec(db_ref, tx, kQueueAuditEvent, event[0].as<int64_t>());
 }
 
 absl::StatusOr<int> AuditStore::SealBatch(int max_events) {
   int sealed = 0;
   absl::Status status = db_->Transact("seal audit events", [&](pqxx::transaction_base& tx) {
     sealed = 0;
-    if (!tx.exec_prepared1(kLockSealer)[0].as<bool>()) return absl::OkStatus();
+    if (!Exec1(*db_, tx, kLockSealer)[0].as<bool>()) return absl::OkStatus();
     int64_t sequence = 0;
     std::string previous;
-    if (pqxx::result head = tx.exec_prepared(kChainHead); !head.empty()) {
+    if (pqxx::result head = Exec(*db_, tx, kChainHead); !head.empty()) {
       sequence = head[0][0].as<int64_t>();
       previous = absl::HexStringToBytes(head[0][1].as<std::string>());
     }
     std::vector<int64_t> sequences, event_ids, dequeued;
     std::vector<std::string> key_ids, macs;
-    for (const pqxx::row& row : tx.exec_prepared(kUnsealedEvents, max_events)) {
+    for (const pqxx::row& row : Exec(*db_, tx, kUnsealedEvents, max_events)) {
       const int64_t event_id = row[0].as<int64_t>();
       dequeued.push_back(event_id);
       const std::string key_id = row[6].as<std::string>();
@@ -100,11 +102,11 @@ absl::StatusOr<int> AuditStore::SealBatch(int max_events) {
     }
     if (dequeued.empty()) return absl::OkStatus();
     if (!sequences.empty()) {
-      tx.exec_prepared(kAppendChain, ArrayLiteral(sequences),
+      Exec(*db_, tx, kAppendChain, ArrayLiteral(sequences),
                        ArrayLiteral(event_ids), ArrayLiteral(key_ids),
                        ArrayLiteral(macs));
     }
-    tx.exec_prepared(kDequeueEvents, ArrayLiteral(dequeued));
+    Exec(*db_, tx, kDequeueEvents, ArrayLiteral(dequeued));
     sealed = static_cast<int>(sequences.size());
     return absl::OkStatus();
   });
@@ -119,10 +121,10 @@ absl::StatusOr<std::vector<AuditEventRecord>> AuditStore::ExportPage(
     events.clear();
     const pqxx::result rows =
         filter.subject_id.empty()
-            ? tx.exec_prepared(kExportAll, after_sequence,
+            ? Exec(*db_, tx, kExportAll, after_sequence,
                                SqlTimeOrInfinity(filter.since),
                                SqlTimeOrInfinity(filter.until), limit)
-            : tx.exec_prepared(kExportSubject, after_sequence,
+            : Exec(*db_, tx, kExportSubject, after_sequence,
                                SqlTimeOrInfinity(filter.since),
                                SqlTimeOrInfinity(filter.until), limit,
                                filter.subject_id,
@@ -150,7 +152,7 @@ absl::StatusOr<AuditVerification> AuditStore::Verify() {
   while (more) {
     absl::Status status = db_->Read("verify audit log", [&](pqxx::transaction_base& tx) {
       const pqxx::result rows =
-          tx.exec_prepared(kVerifyPage, expected - 1, kPage);
+          Exec(*db_, tx, kVerifyPage, expected - 1, kPage);
       more = rows.size() == static_cast<size_t>(kPage);
       for (const pqxx::row& row : rows) {
         const int64_t sequence = row[0].as<int64_t>();
@@ -198,13 +200,13 @@ absl::StatusOr<AuditVerification> AuditStore::Verify() {
   }
   result.head_mac_hex = absl::BytesToHexString(previous);
   absl::Status status = db_->Read("verify audit log", [&](pqxx::transaction_base& tx) {
-    for (const pqxx::row& row : tx.exec_prepared(kOrphanEvents)) {
+    for (const pqxx::row& row : Exec(*db_, tx, kOrphanEvents)) {
       problem(0, row[0].as<int64_t>(),
               absl::StrCat("event ", row[0].as<int64_t>(),
                            " is not in the chain (inserted, or altered "
                            "before it was sealed)"));
     }
-    result.unsealed = tx.exec_prepared1(kUnsealedCount)[0].as<int64_t>();
+    result.unsealed = Exec1(*db_, tx, kUnsealedCount)[0].as<int64_t>();
     return absl::OkStatus();
   });
   if (!status.ok()) return status;
@@ -217,7 +219,7 @@ absl::StatusOr<std::vector<HistoryRecord>> AuditStore::History(
   absl::Status status = db_->Read("history", [&](pqxx::transaction_base& tx) {
     history.clear();
     std::map<std::string, bool> standing;
-    for (const pqxx::row& row : tx.exec_prepared(kHistory, subject_id)) {
+    for (const pqxx::row& row : Exec(*db_, tx, kHistory, subject_id)) {
       const int64_t version = row[0].as<int64_t>();
       if (history.empty() || history.back().consent_version != version) {
         if (!history.empty()) {
@@ -254,7 +256,7 @@ absl::StatusOr<std::vector<HistoryRecord>> AuditStore::History(
 absl::StatusOr<bool> AuditStore::SubjectKnown(const std::string& subject_id) {
   bool known = false;
   absl::Status status = db_->Read("subject known", [&](pqxx::transaction_base& tx) {
-    known = tx.exec_prepared1(kSubjectExists, subject_id)[0].as<bool>();
+    known = Exec1(*db_, tx, kSubjectExists, subject_id)[0].as<bool>();
     return absl::OkStatus();
   });
   if (!status.ok()) return status;
@@ -268,29 +270,29 @@ absl::StatusOr<ErasureOutcome> AuditStore::Erase(const std::string& subject_id,
   outcome.pseudonym = keys_->Pseudonym(subject_id);
   absl::Status status = db_->Transact("erase subject", [&](pqxx::transaction_base& tx) {
     // Writers of this subject wait for the erasure, and vice versa.
-    tx.exec_prepared(kLockSubject, subject_id);
-    if (!tx.exec_prepared1(kSubjectExists, subject_id)[0].as<bool>()) {
+    Exec(*db_, tx, kLockSubject, subject_id);
+    if (!Exec1(*db_, tx, kSubjectExists, subject_id)[0].as<bool>()) {
       return absl::NotFoundError("nothing is held about this subject");
     }
     outcome.erasure = static_cast<int>(
-        tx.exec_prepared1(kCountErasures, outcome.pseudonym)[0].as<int64_t>() +
+        Exec1(*db_, tx, kCountErasures, outcome.pseudonym)[0].as<int64_t>() +
         1);
-    tx.exec_prepared(kEraseChoices, subject_id);
-    tx.exec_prepared(kEraseSubjectRow, subject_id);
+    Exec(*db_, tx, kEraseChoices, subject_id);
+    Exec(*db_, tx, kEraseSubjectRow, subject_id);
     outcome.decisions =
-        tx.exec_prepared(kEraseDecisions, subject_id,
+        Exec(*db_, tx, kEraseDecisions, subject_id,
                          absl::StrCat("erased:", outcome.pseudonym, ":",
                                       outcome.erasure))
             .affected_rows();
     outcome.audit_events =
-        tx.exec_prepared(kEraseAuditIds, subject_id).affected_rows();
-    tx.exec_prepared(kRecordErasure, outcome.pseudonym, outcome.erasure,
+        Exec(*db_, tx, kEraseAuditIds, subject_id).affected_rows();
+    Exec(*db_, tx, kRecordErasure, outcome.pseudonym, outcome.erasure,
                      SqlTime(now), actor);
-    AppendAuditEvent(tx, *keys_, AuditAction::kErasure,
+    AppendAuditEvent(*db_, tx, *keys_, AuditAction::kErasure,
                      AuditSubject{subject_id, /*keep_id=*/false}, actor, now,
                      ErasureAuditPayload(outcome.erasure, outcome.decisions,
                                          outcome.audit_events));
-    tx.exec_prepared(kNotifyChange, EncodeErasureChange(subject_id, now));
+    Exec(*db_, tx, kNotifyChange, EncodeErasureChange(subject_id, now));
     return absl::OkStatus();
   });
   if (!status.ok()) return status;

@@ -34,7 +34,8 @@ struct AuditSubject {
 
 // Appends an audit event to the transaction `tx` (it commits or rolls back
 // with the change it records) and queues it for sealing.
-void AppendAuditEvent(pqxx::transaction_base& tx, const AuditKeys& keys,
+void AppendAuditEvent(const Database& db, pqxx::transaction_base& tx,
+                      const AuditKeys& keys,
                       AuditAction action, AuditSubject subject,
                       absl::string_view actor, absl::Time recorded_at,
                       absl::string_view payload);

@@ -7,6 +7,7 @@
 #include "core/json_text.h"
 #include "storage/audit_store.h"
 #include "storage/changes.h"
+#include "storage/query.h"
 #include "storage/statements.h"
 
 namespace consentd {
@@ -49,7 +50,7 @@ absl::StatusOr<std::vector<StoredPolicy>> ConsentStore::LoadPolicies() {
   absl::Status status =
       db_->Read("load policies", [&](pqxx::transaction_base& tx) {
         policies.clear();
-        for (const pqxx::row& row : tx.exec_prepared(kLoadPolicies)) {
+        for (const pqxx::row& row : Exec(*db_, tx, kLoadPolicies)) {
           policies.push_back(StoredPolicy{
               row[0].as<int64_t>(), row[1].as<std::string>(),
               pqxx::binarystring(row[2]).str(),
@@ -65,7 +66,7 @@ absl::StatusOr<int64_t> ConsentStore::LatestPolicySeq() {
   int64_t seq = 0;
   absl::Status status =
       db_->Read("latest policy", [&](pqxx::transaction_base& tx) {
-        seq = tx.exec_prepared1(kLatestPolicySeq)[0].as<int64_t>();
+        seq = Exec1(*db_, tx, kLatestPolicySeq)[0].as<int64_t>();
         return absl::OkStatus();
       });
   if (!status.ok()) return status;
@@ -77,9 +78,9 @@ absl::StatusOr<PublishOutcome> ConsentStore::PublishPolicy(
   PublishOutcome outcome;
   absl::Status status =
       db_->Transact("publish policy", [&](pqxx::transaction_base& tx) {
-        tx.exec_prepared(kLockPolicies);
+        Exec(*db_, tx, kLockPolicies);
         const pqxx::binarystring body(policy.body);
-        pqxx::result inserted = tx.exec_prepared(
+        pqxx::result inserted = Exec(*db_, tx, 
             kInsertPolicy, policy.version, body, policy.document,
             SqlTime(policy.published_at), policy.actor);
         if (!inserted.empty()) {
@@ -87,17 +88,17 @@ absl::StatusOr<PublishOutcome> ConsentStore::PublishPolicy(
                                    TimeFromMicros(inserted[0][1].as<int64_t>()),
                                    true};
           if (audit_keys_ != nullptr) {
-            AppendAuditEvent(tx, *audit_keys_, AuditAction::kPolicyPublish,
+            AppendAuditEvent(*db_, tx, *audit_keys_, AuditAction::kPolicyPublish,
                              AuditSubject{}, policy.actor, outcome.published_at,
                              PolicyAuditPayload(policy.version, outcome.seq,
                                                 Sha256Hex(policy.body)));
           }
-          tx.exec_prepared(kNotifyChange,
+          Exec(*db_, tx, kNotifyChange,
                            EncodePolicyChange(outcome.seq, absl::Now()));
           return absl::OkStatus();
         }
         pqxx::row existing =
-            tx.exec_prepared1(kComparePolicy, policy.version, body);
+            Exec1(*db_, tx, kComparePolicy, policy.version, body);
         if (!existing[1].as<bool>()) {
           return absl::AlreadyExistsError(absl::StrCat(
               "policy ", policy.version,
@@ -117,7 +118,7 @@ absl::StatusOr<bool> ConsentStore::PolicyExists(const std::string& version) {
   bool exists = false;
   absl::Status status =
       db_->Read("policy exists", [&](pqxx::transaction_base& tx) {
-        exists = tx.exec_prepared1(kPolicyExists, version)[0].as<bool>();
+        exists = Exec1(*db_, tx, kPolicyExists, version)[0].as<bool>();
         return absl::OkStatus();
       });
   if (!status.ok()) return status;
@@ -130,7 +131,7 @@ absl::StatusOr<SubjectState> ConsentStore::LoadSubject(
   absl::Status status =
       db_->Read("load subject", [&](pqxx::transaction_base& tx) {
         state = SubjectFromRows(
-            tx.exec_prepared(kLoadSubject, std::string(subject_id)));
+            Exec(*db_, tx, kLoadSubject, std::string(subject_id)));
         return absl::OkStatus();
       },
       deadline);
@@ -149,7 +150,7 @@ absl::StatusOr<RecordOutcome> ConsentStore::RecordDecision(
   absl::Status status =
       db_->Transact("record decision", [&](pqxx::transaction_base& tx) {
         key_taken = false;
-        const pqxx::row bumped = tx.exec_prepared1(
+        const pqxx::row bumped = Exec1(*db_, tx, 
             kBumpSubject, d.subject_id, d.policy_version, SqlTime(d.recorded_at));
         const int64_t version = bumped[0].as<int64_t>();
         const absl::Time decided_at = TimeFromMicros(bumped[1].as<int64_t>());
@@ -157,7 +158,7 @@ absl::StatusOr<RecordOutcome> ConsentStore::RecordDecision(
         // The unique index on (subject_id, idempotency_key) decides whether
         // this is a retry; it is checked before expected_version so that an
         // exact retry is a replay, not a conflict.
-        const pqxx::result inserted = tx.exec_prepared(
+        const pqxx::result inserted = Exec(*db_, tx, 
             kInsertDecision, d.subject_id, version, d.policy_version, choices,
             source, d.region, d.gpc, d.idempotency_key, d.expected_version,
             d.actor, recorded_at);
@@ -171,18 +172,18 @@ absl::StatusOr<RecordOutcome> ConsentStore::RecordDecision(
               " but the subject's current version is ", version - 1));
         }
         if (audit_keys_ != nullptr) {
-          AppendAuditEvent(tx, *audit_keys_, AuditAction::kDecision,
+          AppendAuditEvent(*db_, tx, *audit_keys_, AuditAction::kDecision,
                            AuditSubject{d.subject_id}, d.actor, decided_at,
                            DecisionAuditPayload(d, version));
         }
-        tx.exec_prepared(kUpsertChoices, d.subject_id, d.policy_version,
+        Exec(*db_, tx, kUpsertChoices, d.subject_id, d.policy_version,
                          recorded_at, version, choices);
         outcome.consent_version = version;
         outcome.recorded_at = decided_at;
         outcome.replayed = false;
         outcome.state =
-            SubjectFromRows(tx.exec_prepared(kLoadSubject, d.subject_id));
-        tx.exec_prepared(kNotifyChange,
+            SubjectFromRows(Exec(*db_, tx, kLoadSubject, d.subject_id));
+        Exec(*db_, tx, kNotifyChange,
                          EncodeDecisionChange(d.subject_id, outcome.state,
                                               absl::Now()));
         return absl::OkStatus();
@@ -196,7 +197,7 @@ absl::StatusOr<RecordOutcome> ConsentStore::RecordDecision(
   // A replay: read the first decision made with this key.
   status = db_->Read("replay decision", [&](pqxx::transaction_base& tx) {
     const pqxx::row first =
-        tx.exec_prepared1(kDecisionByKey, d.subject_id, d.idempotency_key,
+        Exec1(*db_, tx, kDecisionByKey, d.subject_id, d.idempotency_key,
                           d.policy_version, choices, source, d.region, d.gpc,
                           d.expected_version);
     if (!first[2].as<bool>()) {
@@ -209,7 +210,7 @@ absl::StatusOr<RecordOutcome> ConsentStore::RecordDecision(
     outcome.recorded_at = TimeFromMicros(first[1].as<int64_t>());
     outcome.replayed = true;
     outcome.state =
-        SubjectFromRows(tx.exec_prepared(kLoadSubject, d.subject_id));
+        SubjectFromRows(Exec(*db_, tx, kLoadSubject, d.subject_id));
     return absl::OkStatus();
   });
   if (!status.ok()) return status;

@@ -79,8 +79,11 @@ absl::StatusOr<std::unique_ptr<Database::Connection>> Database::Acquire() {
     const auto available = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
       return !idle_.empty() || open_ < options_.pool_size;
     };
-    if (!mu_.AwaitWithTimeout(absl::Condition(&available),
-                              options_.acquire_timeout)) {
+    ++waiters_;
+    const bool got = mu_.AwaitWithTimeout(absl::Condition(&available),
+                                          options_.acquire_timeout);
+    --waiters_;
+    if (!got) {
       return absl::UnavailableError(
           absl::StrCat("no free database connection within ",
                        absl::FormatDuration(options_.acquire_timeout)));
@@ -113,10 +116,13 @@ absl::StatusOr<std::unique_ptr<Database::Connection>> Database::Acquire() {
       conn->conn.prepare(std::string(s.name), std::string(s.sql));
       conn->conn.prepare_now(std::string(s.name));  // Fail here, not later.
     }
+    absl::MutexLock lock(&mu_);
+    reachable_ = true;
     return conn;
   } catch (const std::exception& e) {
     absl::MutexLock lock(&mu_);
     --open_;
+    reachable_ = false;
     spdlog::warn("cannot connect to the database: {}", e.what());
     return absl::UnavailableError(
         absl::StrCat("database unreachable: ", e.what()));
@@ -229,6 +235,11 @@ absl::Status Database::Run(absl::string_view what, Body body,
     if (!broken) absl::SleepFor(absl::Milliseconds(attempt));  // Back off.
   }
   return last;
+}
+
+Database::PoolStats Database::Stats() const {
+  absl::MutexLock lock(&mu_);
+  return PoolStats{open_, static_cast<int>(idle_.size()), waiters_, reachable_};
 }
 
 absl::Status Database::Transact(absl::string_view what, Body body,

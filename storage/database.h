@@ -24,6 +24,15 @@ class transaction_base;
 
 namespace consentd {
 
+// Told how long each prepared statement took. Implementations are
+// thread-safe and cheap (called on every statement).
+class QueryObserver {
+ public:
+  virtual ~QueryObserver() = default;
+  virtual void ObserveQuery(absl::string_view statement,
+                            absl::Duration elapsed) = 0;
+};
+
 struct DatabaseOptions {
   // libpq connection string or URI.
   std::string url;
@@ -38,6 +47,8 @@ struct DatabaseOptions {
   absl::Duration statement_timeout = absl::Seconds(5);
   // Longest a new connection may take (unless the url sets connect_timeout).
   int connect_timeout_seconds = 3;
+  // Optional; see Exec (storage/query.h).
+  QueryObserver* observer = nullptr;
 };
 
 // A pool of connections to one database. Thread-safe.
@@ -75,6 +86,15 @@ class Database {
 
   const DatabaseOptions& options() const { return options_; }
 
+  struct PoolStats {
+    int open = 0;     // Connections open (idle or in use).
+    int idle = 0;
+    int waiters = 0;  // Callers waiting for a free connection.
+    // Whether the last attempt to open a connection succeeded.
+    bool reachable = true;
+  };
+  PoolStats Stats() const;
+
  private:
   struct Connection;
   explicit Database(DatabaseOptions options);
@@ -87,10 +107,12 @@ class Database {
   absl::Status Run(absl::string_view what, Body body, absl::Time deadline);
 
   const DatabaseOptions options_;
-  absl::Mutex mu_;
+  mutable absl::Mutex mu_;
   std::vector<std::unique_ptr<Connection>> idle_ ABSL_GUARDED_BY(mu_);
   // Connections open (idle or leased) or being opened.
   int open_ ABSL_GUARDED_BY(mu_) = 0;
+  int waiters_ ABSL_GUARDED_BY(mu_) = 0;
+  bool reachable_ ABSL_GUARDED_BY(mu_) = true;
 };
 
 // `url` with connect_timeout=`seconds` added unless it sets one, so that an

@@ -87,7 +87,7 @@ consentd is running.
   metrics     http://127.0.0.1:$METRICS_PORT/metrics
   PostgreSQL  $DATABASE_URL   (data in $PG_DIR)
 
-Development tokens (file $PG_DIR/tokens, sha256 only):
+Development tokens, one per role (the file $PG_DIR/tokens holds only their SHA-256):
   admin    $ADMIN_TOKEN
   app      $APP_TOKEN
   support  $SUPPORT_TOKEN
