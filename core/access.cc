@@ -103,9 +103,10 @@ absl::StatusOr<TokenTable> TokenTable::Parse(absl::string_view text) {
     } else if (words[0] == "admin") {
       credential.role = Role::kAdmin;
     } else {
+      // The field is not quoted: a line written in the wrong order would
+      // put a digest here.
       return absl::InvalidArgumentError(absl::StrCat(
-          where, ": role must be app, support or admin, got ",
-          Quoted(words[0])));
+          where, ": the first field must be the role: app, support or admin"));
     }
     if (absl::Status s = ValidateIdentifier(words[1], where + ": principal", 128);
         !s.ok()) {

@@ -25,6 +25,15 @@ class SystemClock final : public Clock {
   static Clock* Get();
 };
 
+// A clock that never jumps: time since an arbitrary start (the machine's
+// boot), as an absl::Time. For deadlines within one process (the cache's
+// trust), where a wall-clock step must not extend or cut them.
+class MonotonicClock final : public Clock {
+ public:
+  absl::Time Now() const override;
+  static Clock* Get();
+};
+
 // A clock that moves only when told to. Thread-safe.
 class FakeClock final : public Clock {
  public:

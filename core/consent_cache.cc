@@ -152,8 +152,7 @@ bool ConsentCache::Fill(absl::string_view subject, const SubjectState& state,
   return true;
 }
 
-bool ConsentCache::ApplyChange(absl::string_view subject, int64_t version,
-                               const SubjectState* state) {
+bool ConsentCache::Invalidate(absl::string_view subject, int64_t version) {
   Shard& shard = ShardFor(subject);
   absl::MutexLock lock(&shard.mu);
   shard.generation.fetch_add(1, std::memory_order_acq_rel);
@@ -162,12 +161,7 @@ bool ConsentCache::ApplyChange(absl::string_view subject, int64_t version,
   if (cached == nullptr || cached->consent_version >= version) return false;
   size_t& heap = generation == &shard.young ? shard.young_heap : shard.old_heap;
   heap -= EntryHeapBytes(subject, *cached);
-  if (state != nullptr && state->consent_version == version) {
-    *cached = *state;
-    heap += EntryHeapBytes(subject, *cached);
-  } else {
-    generation->erase(generation->find(subject));
-  }
+  generation->erase(generation->find(subject));
   return true;
 }
 

@@ -32,9 +32,9 @@ namespace consentd {
 // dropped is what was not used for a whole generation. Memory (hash tables
 // counted at capacity, plus heap-allocated keys) stays within max_bytes.
 //
-// Coherence: an entry is only ever replaced by a newer consent_version, so
-// read-through fills, write-through updates and notifications can interleave
-// in any order. A fill carries a token taken before its database read; any
+// Coherence: an entry is only ever replaced by a newer consent_version, and
+// notifications only remove older entries, so read-through fills,
+// write-through updates and notifications can interleave in any order. A fill carries a token taken before its database read; any
 // change applied to the subject's shard since makes the fill a no-op, so a
 // read that started before an invalidation never caches its older result.
 // Entries are served only while the cache is trusted (see TrustUntil):
@@ -72,16 +72,13 @@ class ConsentCache {
   bool Fill(absl::string_view subject, const SubjectState& state,
             FillToken token);
 
-  // A change committed for `subject` at `version` (from a notification, or
-  // a failed write whose outcome is unknown: version 0 with no state).
-  // Fills in flight for the shard are dropped; a cached entry older than
-  // `version` is replaced by `*state` when given, else removed. Subjects not
-  // cached stay uncached. Returns true when a cached entry changed.
-  bool ApplyChange(absl::string_view subject, int64_t version,
-                   const SubjectState* state);
+  // A change committed for `subject` at `version` (from a notification).
+  // Fills in flight for the shard are dropped, and a cached entry older than
+  // `version` is removed. Returns true when an entry was removed.
+  bool Invalidate(absl::string_view subject, int64_t version);
 
   // Drops the entry of `subject` and any fill in flight for its shard.
-  void Erase(absl::string_view subject) { ApplyChange(subject, INT64_MAX, nullptr); }
+  void Erase(absl::string_view subject) { Invalidate(subject, INT64_MAX); }
 
   // Drops every entry and every fill in flight.
   void Clear();

@@ -3,6 +3,7 @@
 #include <cstdint>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 
 namespace consentd {
@@ -91,6 +92,20 @@ absl::Status ValidateIdentifier(absl::string_view value, absl::string_view field
     return absl::InvalidArgumentError(absl::StrCat(field, " is required"));
   }
   return ValidateOptionalIdentifier(value, field, max_bytes);
+}
+
+absl::Status ValidateSubjectId(absl::string_view value,
+                               absl::string_view field) {
+  if (absl::Status s = ValidateIdentifier(value, field, kMaxSubjectIdBytes);
+      !s.ok()) {
+    return s;
+  }
+  if (absl::StartsWith(value, "erased:")) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        field, " must not start with \"erased:\" (reserved for erased "
+        "subjects' records)"));
+  }
+  return absl::OkStatus();
 }
 
 absl::Status ValidateRegionCode(absl::string_view region,

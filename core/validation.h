@@ -28,6 +28,10 @@ bool IsValidUtf8(absl::string_view s);
 absl::Status ValidateIdentifier(absl::string_view value, absl::string_view field,
                                 size_t max_bytes);
 
+// A subject id: ValidateIdentifier with kMaxSubjectIdBytes, and not in the
+// namespace "erased:" that erasure gives pseudonymised records.
+absl::Status ValidateSubjectId(absl::string_view value, absl::string_view field);
+
 // Like ValidateIdentifier, but the empty string is allowed (optional field).
 absl::Status ValidateOptionalIdentifier(absl::string_view value,
                                         absl::string_view field,

@@ -33,6 +33,10 @@ CREATE INDEX audit_events_subject ON audit_events (subject_id)
   WHERE subject_id IS NOT NULL;
 CREATE INDEX audit_events_pseudonym ON audit_events (subject_pseudonym)
   WHERE subject_pseudonym IS NOT NULL;
+-- No two events have the same content (decisions differ in version,
+-- publishes in seq, erasures in number), hence not the same MAC: a copied
+-- row is refused here, and found by verification if this index is dropped.
+CREATE UNIQUE INDEX audit_events_mac ON audit_events (event_mac);
 
 -- Events committed but not sealed into the chain yet: the sealer's queue.
 CREATE TABLE audit_unsealed (

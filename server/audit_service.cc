@@ -67,8 +67,7 @@ void ToProto(const AuditEventRecord& e, consent::v1::AuditEvent* out) {
 template <typename Request>
 absl::Status ParseSubjectRequest(const grpc::ByteBuffer& raw, Request* req) {
   if (absl::Status s = ParseRequest(raw, req); !s.ok()) return s;
-  return ValidateIdentifier(req->subject_id(), "subject_id",
-                            kMaxSubjectIdBytes);
+  return ValidateSubjectId(req->subject_id(), "subject_id");
 }
 
 // Streams the sealed log page by page. Each page is read on the work queue
@@ -179,7 +178,7 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* AuditServiceImpl::ExportAuditLog(
   absl::Status s = Authorize(ctx_, *context, Rpc::kExportAuditLog).status();
   if (s.ok()) s = ParseRequest(*request, &req);
   if (s.ok() && !req.subject_id().empty()) {
-    s = ValidateIdentifier(req.subject_id(), "subject_id", kMaxSubjectIdBytes);
+    s = ValidateSubjectId(req.subject_id(), "subject_id");
   }
   if (s.ok() && req.after_sequence() < 0) {
     s = absl::InvalidArgumentError("after_sequence must not be negative");

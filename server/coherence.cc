@@ -7,9 +7,8 @@ namespace consentd {
 void Coherence::OnChange(const Change& change) {
   switch (change.kind) {
     case Change::Kind::kDecision: {
-      const bool applied = cache_->ApplyChange(
-          change.subject_id, change.version,
-          change.state ? &*change.state : nullptr);
+      const bool applied =
+          cache_->Invalidate(change.subject_id, change.version);
       metrics_->CountChange(applied, absl::Now() - change.sent_at);
       break;
     }
@@ -38,14 +37,20 @@ void Coherence::OnDisconnected(const std::string& why) {
 }
 
 void Coherence::OnCaughtUp(absl::Time sent_at) {
-  cache_->TrustUntil(sent_at + staleness_bound_);
   if (policies_stale_) ReloadPolicies();
+  // Cached decisions are evaluated against the policies: while a published
+  // policy could not be loaded, nothing is served from the cache.
+  if (!policies_stale_) cache_->TrustUntil(sent_at + staleness_bound_);
 }
 
 void Coherence::ReloadPolicies() {
   absl::Status s = policies_->Reload();
   policies_stale_ = !s.ok();
-  if (!s.ok()) spdlog::warn("reloading policies failed: {}", s.ToString());
+  if (!s.ok()) {
+    cache_->Distrust();
+    spdlog::warn("reloading policies failed, checks read PostgreSQL until it "
+                 "succeeds: {}", s.ToString());
+  }
 }
 
 }  // namespace consentd

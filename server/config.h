@@ -17,6 +17,10 @@
 
 namespace consentd {
 
+// Whether a listen address is only reachable from this host: a Unix
+// socket, "localhost", ::1, or an IPv4 literal in 127.0.0.0/8.
+bool IsLoopback(absl::string_view listen);
+
 // The region table compiled from config/regions.txt.
 const RegionTable& BuiltInRegions();
 

@@ -113,8 +113,9 @@ void ConsentServiceImpl::WithSubject(const Call& call,
     call.Finish(std::move(answer)(*cached, *snapshot));
     return;
   }
-  if (query.independent && query.min_version == 0) {
-    // Nothing about the subject can change the answer: no database.
+  if (query.independent && query.min_version == 0 && ctx_.cache->Trusted()) {
+    // Nothing about the subject can change the answer: no database. (While
+    // the cache is not trusted, policies may be stale too: read through.)
     call.Finish(std::move(answer)(SubjectState(), *snapshot));
     return;
   }
@@ -275,7 +276,11 @@ grpc::ServerUnaryReactor* ConsentServiceImpl::RecordConsent(
       call.Finish(ToGrpcStatus(outcome.status()));
       return;
     }
-    ctx_.cache->Fill(d.subject_id, outcome->state, token);
+    if (!ctx_.cache->Fill(d.subject_id, outcome->state, token)) {
+      // Something else touched the shard meanwhile: rather than keep an
+      // older entry, let the next check read PostgreSQL.
+      ctx_.cache->Erase(d.subject_id);
+    }
     if (!outcome->replayed) ctx_.metrics->CountDecision(d.source);
     consent::v1::RecordConsentResponse out;
     out.set_consent_version(outcome->consent_version);

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -529,13 +530,29 @@ std::string FormatEvent(const consent::v1::AuditEvent& e, bool csv) {
       CsvField(e.payload()));
 }
 
-// The sequence of the last event in an export file, or 0.
+// The sequence of the last complete event in an export file, or 0. A last
+// line cut short (an export interrupted mid-write) is removed first.
 absl::StatusOr<int64_t> LastExportedSequence(const std::string& path, bool csv) {
-  std::ifstream in(path);
-  if (!in) return 0;
-  std::string line, last;
-  while (std::getline(in, line)) {
-    if (!line.empty()) last = line;
+  std::string text;
+  {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return 0;
+    std::stringstream buffer;
+    buffer << in.rdbuf();
+    text = buffer.str();
+  }
+  if (!text.empty() && text.back() != '\n') {
+    const size_t keep = text.rfind('\n') == std::string::npos
+                            ? 0
+                            : text.rfind('\n') + 1;
+    std::filesystem::resize_file(path, keep);
+    text.resize(keep);
+    std::cerr << "consentctl: removed an incomplete last line from " << path
+              << "\n";
+  }
+  std::string last;
+  for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
+    last = std::string(line);
   }
   if (last.empty() || last == kCsvHeader) return 0;
   int64_t sequence = 0;

@@ -6,6 +6,8 @@
 #include <grpcpp/server_builder.h>
 #include <prometheus/exposer.h>
 
+#include <arpa/inet.h>
+
 #include <mutex>
 
 #include "absl/strings/match.h"
@@ -25,15 +27,6 @@ void InitGrpcOnce() {
     grpc::EnableDefaultHealthCheckService(true);
     grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   });
-}
-
-bool IsLoopback(absl::string_view listen) {
-  if (absl::StartsWith(listen, "unix:")) return true;
-  const size_t colon = listen.rfind(':');
-  absl::string_view host = listen.substr(0, colon);
-  if (absl::ConsumePrefix(&host, "[")) absl::ConsumeSuffix(&host, "]");
-  return host == "localhost" || host == "::1" ||
-         absl::StartsWith(host, "127.");
 }
 
 std::shared_ptr<grpc::ServerCredentials> ServerCredentials(
@@ -124,19 +117,23 @@ absl::StatusOr<std::unique_ptr<Consentd>> Consentd::Start(const Config& config,
                  "is (PolicyService.PublishPolicy or --bootstrap_policy)");
   }
 
-  // Trust in the cache is wall-clock time, whatever clock answers checks.
+  // Trust in the cache is measured on a clock that never jumps, whatever
+  // clock answers checks.
   d->cache_ = std::make_unique<ConsentCache>(config.cache_max_bytes,
-                                             SystemClock::Get());
+                                             MonotonicClock::Get());
   // Nothing is served from the cache until the listener has proved that
   // change notifications reach this replica.
   d->cache_->Distrust();
   d->coherence_ = std::make_unique<Coherence>(
       d->cache_.get(), d->policies_.get(), d->metrics_.get(),
       config.cache_staleness_bound);
+  const absl::Duration heartbeat =
+      std::min(config.cache_staleness_bound / 8, absl::Seconds(1));
   d->listener_ = std::make_unique<ChangeListener>(
       ChangeListener::Options{
           .url = config.database_url,
-          .heartbeat_interval = config.cache_staleness_bound / 8},
+          .heartbeat_interval = heartbeat,
+          .dead_after = std::max(absl::Seconds(5), 4 * heartbeat)},
       d->coherence_.get());
   d->work_ = std::make_unique<WorkQueue>(config.db_pool_size,
                                          config.max_queued_tasks);

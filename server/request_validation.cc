@@ -14,7 +14,7 @@ absl::Status ValidateSubjectQuery(const std::string& subject_id,
                                   const std::string& region,
                                   int64_t min_consent_version) {
   if (absl::Status s =
-          ValidateIdentifier(subject_id, "subject_id", kMaxSubjectIdBytes);
+          ValidateSubjectId(subject_id, "subject_id");
       !s.ok()) {
     return s;
   }
@@ -44,7 +44,7 @@ std::optional<std::string> CanonicalIp(const std::string& ip) {
 
 absl::Status ValidateRequest(const consent::v1::RecordConsentRequest& r) {
   if (absl::Status s =
-          ValidateIdentifier(r.subject_id(), "subject_id", kMaxSubjectIdBytes);
+          ValidateSubjectId(r.subject_id(), "subject_id");
       !s.ok()) {
     return s;
   }

@@ -7,6 +7,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "core/clock.h"
 #include "storage/database.h"
 #include "storage/logging.h"
 
@@ -20,28 +21,50 @@ class ChangeReceiver final : public pqxx::notification_receiver {
   void operator()(const std::string& payload, int) override {
     absl::StatusOr<Change> change = DecodeChange(payload);
     if (!change.ok()) {
-      spdlog::error("ignoring {}", change.status().ToString());
+      // Something unknown happened on the channel: what it meant for the
+      // cache is lost, so treat it as a lost connection.
+      spdlog::error("{}", change.status().ToString());
+      lost = true;
       return;
     }
     handler_->OnChange(*change);
   }
+  bool lost = false;
 
  private:
   ChangeListener::Handler* const handler_;
 };
 
+// Heartbeats count only when this very session sent them (PostgreSQL sets
+// the sender's backend pid; no other session can fake it) and their time is
+// not in the future.
 class HeartbeatReceiver final : public pqxx::notification_receiver {
  public:
   HeartbeatReceiver(pqxx::connection_base& conn, const std::string& channel)
-      : pqxx::notification_receiver(conn, channel) {}
-  void operator()(const std::string& payload, int) override {
+      : pqxx::notification_receiver(conn, channel), own_pid_(conn.backendpid()) {}
+  void operator()(const std::string& payload, int backend_pid) override {
     int64_t sent_us;
-    if (absl::SimpleAtoi(payload, &sent_us)) {
-      latest = std::max(latest, absl::FromUnixMicros(sent_us));
-    }
+    if (backend_pid != own_pid_ || !absl::SimpleAtoi(payload, &sent_us)) return;
+    const absl::Time sent = absl::FromUnixMicros(sent_us);
+    if (sent <= MonotonicClock::Get()->Now()) latest = std::max(latest, sent);
   }
   absl::Time latest = absl::InfinitePast();
+
+ private:
+  const int own_pid_;
 };
+
+// A silent network failure must not block the listener for TCP's minutes.
+std::string ListenerUrl(const std::string& url) {
+  std::string out = WithConnectTimeout(url, 3);
+  out = WithConnectionOption(out, "keepalives", "1");
+  out = WithConnectionOption(out, "keepalives_idle", "5");
+  out = WithConnectionOption(out, "keepalives_interval", "2");
+  out = WithConnectionOption(out, "keepalives_count", "2");
+  out = WithConnectionOption(out, "tcp_user_timeout", "10000");
+  return WithConnectionOption(out, "application_name",
+                              ChangeListener::ApplicationName());
+}
 
 }  // namespace
 
@@ -70,9 +93,10 @@ bool ChangeListener::Pause(absl::Duration d) {
 }
 
 void ChangeListener::Listen() {
-  pqxx::connection conn(WithConnectionOption(
-      WithConnectTimeout(options_.url, 3), "application_name",
-      ApplicationName()));
+  pqxx::connection conn(ListenerUrl(options_.url));
+  // If the connection breaks, fail rather than reconnect behind our back:
+  // a silent reconnect would hide the notifications lost meanwhile.
+  InhibitReactivation(conn);
   // A channel only this connection listens on: seeing its own heartbeat
   // means every notification queued before it was seen too (PostgreSQL
   // delivers notifications in commit order).
@@ -80,31 +104,35 @@ void ChangeListener::Listen() {
       absl::StrCat("consentd_heartbeat_", conn.backendpid());
   ChangeReceiver changes(conn, handler_);
   HeartbeatReceiver heartbeats(conn, heartbeat_channel);
-  conn.get_notifs();  // Completes the LISTENs.
+  // libpqxx swallows a failed LISTEN: make sure the session survived it.
+  if (!conn.is_open()) throw pqxx::broken_connection("LISTEN failed");
   handler_->OnConnected();
 
+  Clock* clock = MonotonicClock::Get();
   absl::Time last_sent = absl::InfinitePast();
   absl::Time last_seen = absl::InfinitePast();
-  absl::Time connected_at = absl::Now();
+  const absl::Time connected_at = clock->Now();
   while (!stop_) {
-    const absl::Time now = absl::Now();
+    const absl::Time now = clock->Now();
     if (now - last_sent >= options_.heartbeat_interval) {
       pqxx::nontransaction tx(conn);
       tx.exec(absl::StrCat("SELECT pg_notify(", tx.quote(heartbeat_channel),
                            ", '", absl::ToUnixMicros(now), "')"));
+      tx.commit();
       last_sent = now;
     }
     conn.await_notification(0, 50000);
+    if (changes.lost) throw pqxx::broken_connection("a change notification was lost");
+    if (!conn.is_open()) throw pqxx::broken_connection("connection closed");
     if (heartbeats.latest > last_seen) {
       last_seen = heartbeats.latest;
       handler_->OnCaughtUp(last_seen);
     }
     const absl::Time since = std::max(last_seen, connected_at);
-    if (absl::Now() - since > options_.dead_after) {
+    if (clock->Now() - since > options_.dead_after) {
       throw pqxx::broken_connection(absl::StrCat(
-          "no heartbeat back for ", absl::FormatDuration(absl::Now() - since)));
+          "no heartbeat back for ", absl::FormatDuration(clock->Now() - since)));
     }
-    if (!conn.is_open()) throw pqxx::broken_connection("connection closed");
   }
 }
 

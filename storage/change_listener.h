@@ -29,7 +29,8 @@ class ChangeListener {
     virtual void OnConnected() = 0;
     // The connection is gone; changes may be lost until OnConnected.
     virtual void OnDisconnected(const std::string& why) = 0;
-    // Every change committed before `sent_at` has been delivered.
+    // Every change committed before `sent_at` (by MonotonicClock) has been
+    // delivered.
     virtual void OnCaughtUp(absl::Time sent_at) = 0;
   };
 
@@ -39,7 +40,7 @@ class ChangeListener {
     // How often a heartbeat goes through the notification queue.
     absl::Duration heartbeat_interval = absl::Milliseconds(250);
     // Without a heartbeat back for this long, the connection is deemed dead
-    // and replaced.
+    // and replaced. At least 4 heartbeat intervals.
     absl::Duration dead_after = absl::Seconds(5);
     // Longest pause between reconnection attempts.
     absl::Duration max_backoff = absl::Seconds(2);

@@ -30,22 +30,10 @@ absl::Status Malformed(absl::string_view payload) {
 
 }  // namespace
 
-std::string EncodeDecisionChange(absl::string_view subject,
-                                 const SubjectState& state, absl::Time sent_at) {
-  const int64_t sent_us = absl::ToUnixMicros(sent_at);
-  std::string out = absl::StrCat("d ", sent_us, " ", state.consent_version, " ",
-                                 state.latest_policy_seq, " ",
-                                 absl::ToUnixMicros(state.latest_decided_at),
-                                 " ", state.choices.size(), " ");
-  CategoryInterner& interner = CategoryInterner::Global();
-  for (const CategoryChoice& c : state.choices) {
-    absl::StrAppend(&out, interner.Name(c.category), " ", c.granted ? 1 : 0,
-                    " ", c.policy_seq, " ", absl::ToUnixMicros(c.decided_at),
-                    " ");
-  }
-  out.append(subject.data(), subject.size());
-  if (out.size() <= kMaxNotifyPayload) return out;
-  return absl::StrCat("i ", sent_us, " ", state.consent_version, " ", subject);
+std::string EncodeDecisionChange(absl::string_view subject, int64_t version,
+                                 absl::Time sent_at) {
+  return absl::StrCat("i ", absl::ToUnixMicros(sent_at), " ", version, " ",
+                      subject);
 }
 
 std::string EncodeErasureChange(absl::string_view subject, absl::Time sent_at) {
@@ -72,30 +60,7 @@ absl::StatusOr<Change> DecodeChange(absl::string_view payload) {
     return change;
   }
   change.kind = Change::Kind::kDecision;
-  if (!NextInt(rest, &change.version)) return Malformed(payload);
-  if (kind == "d") {
-    SubjectState state;
-    state.consent_version = change.version;
-    int64_t latest_us, n;
-    if (!NextInt(rest, &state.latest_policy_seq) || !NextInt(rest, &latest_us) ||
-        !NextInt(rest, &n) || n < 0 || n > 1024) {
-      return Malformed(payload);
-    }
-    state.latest_decided_at = absl::FromUnixMicros(latest_us);
-    CategoryInterner& interner = CategoryInterner::Global();
-    for (int64_t i = 0; i < n; ++i) {
-      absl::string_view category;
-      int64_t granted, seq, decided_us;
-      if (!NextWord(rest, &category) || !NextInt(rest, &granted) ||
-          !NextInt(rest, &seq) || !NextInt(rest, &decided_us)) {
-        return Malformed(payload);
-      }
-      state.choices.push_back(CategoryChoice{interner.Intern(category),
-                                             granted != 0, seq,
-                                             absl::FromUnixMicros(decided_us)});
-    }
-    change.state = std::move(state);
-  } else if (kind != "i") {
+  if (kind != "i" || !NextInt(rest, &change.version)) {
     return Malformed(payload);
   }
   if (rest.empty()) return Malformed(payload);

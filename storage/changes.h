@@ -3,24 +3,25 @@
 // transaction, so it is delivered exactly when (and only if) it commits.
 //
 // Payloads are text, at most 8000 bytes:
-//   d <sent_us> <version> <latest_seq> <latest_us> <n> {<category> <0|1> <seq> <decided_us>}*n <subject>
-//       a decision, with the subject's whole new state
 //   i <sent_us> <version> <subject>
-//       a decision whose state did not fit: drop what is cached
+//       the subject changed (a decision at `version`, or an erasure with the
+//       largest version): drop any older cached state
 //   p <sent_us> <seq>
 //       a policy was published
 // The subject comes last and runs to the end (it may contain spaces).
+//
+// Notifications only ever invalidate: anyone allowed to connect to the
+// database can send one, so they carry no state a replica would serve. The
+// worst a forged one can do is evict an entry (one more database read).
 #ifndef CONSENTD_STORAGE_CHANGES_H_
 #define CONSENTD_STORAGE_CHANGES_H_
 
 #include <cstdint>
-#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
-#include "core/subject_state.h"
 
 namespace consentd {
 
@@ -36,15 +37,13 @@ struct Change {
   // kDecision:
   std::string subject_id;
   int64_t version = 0;
-  std::optional<SubjectState> state;  // Absent for the "i" form.
   // kPolicy:
   int64_t policy_seq = 0;
 };
 
-// The payload announcing `state` of `subject` (the "i" form when the "d"
-// form would not fit).
-std::string EncodeDecisionChange(absl::string_view subject,
-                                 const SubjectState& state, absl::Time sent_at);
+// The payload announcing that `subject` is now at `version`.
+std::string EncodeDecisionChange(absl::string_view subject, int64_t version,
+                                 absl::Time sent_at);
 std::string EncodePolicyChange(int64_t seq, absl::Time sent_at);
 // A subject was erased: every replica drops what it cached (an "i" change
 // newer than any version).

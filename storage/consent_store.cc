@@ -184,7 +184,7 @@ absl::StatusOr<RecordOutcome> ConsentStore::RecordDecision(
         outcome.state =
             SubjectFromRows(Exec(*db_, tx, kLoadSubject, d.subject_id));
         Exec(*db_, tx, kNotifyChange,
-                         EncodeDecisionChange(d.subject_id, outcome.state,
+                         EncodeDecisionChange(d.subject_id, version,
                                               absl::Now()));
         return absl::OkStatus();
       },

@@ -22,6 +22,13 @@ namespace {
 
 // SQLSTATE classes that mean "this connection or server is going away":
 // 08 connection exception, 57P01..57P05 shutdown and cancel by admin.
+// The first line of a PostgreSQL error, at most 200 bytes: without the
+// DETAIL lines, which may quote the data (subject ids).
+std::string FirstLine(absl::string_view message) {
+  message = message.substr(0, message.find('\n'));
+  return std::string(message.substr(0, 200));
+}
+
 bool IsConnectionLoss(const std::string& sqlstate) {
   return absl::StartsWith(sqlstate, "08") || absl::StartsWith(sqlstate, "57P");
 }
@@ -41,6 +48,13 @@ std::string WithConnectionOption(const std::string& url, absl::string_view key,
 
 std::string WithConnectTimeout(const std::string& url, int seconds) {
   return WithConnectionOption(url, "connect_timeout", absl::StrCat(seconds));
+}
+
+void InhibitReactivation(pqxx::connection_base& conn) {
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+  conn.inhibit_reactivation(true);
+#pragma GCC diagnostic pop
 }
 
 std::string SqlTime(absl::Time t) {
@@ -100,6 +114,7 @@ absl::StatusOr<std::unique_ptr<Database::Connection>> Database::Acquire() {
     auto conn = std::make_unique<Connection>(WithConnectionOption(
         WithConnectTimeout(options_.url, options_.connect_timeout_seconds),
         "application_name", absl::StrCat("consentd/", getpid())));
+    InhibitReactivation(conn->conn);
     conn->conn.set_client_encoding("UTF8");
     {
       // No statement or lock wait may hold a pooled connection (and the call
@@ -191,18 +206,22 @@ absl::Status Database::Run(absl::string_view what, Body body,
     } catch (const pqxx::broken_connection& e) {
       broken = true;
       last = absl::UnavailableError(
-          absl::StrCat("database connection lost: ", e.what()));
+          absl::StrCat("database connection lost: ", FirstLine(e.what())));
     } catch (const pqxx::statement_completion_unknown& e) {
       broken = true;
       last = absl::UnavailableError(
-          absl::StrCat("database connection lost: ", e.what()));
+          absl::StrCat("database connection lost: ", FirstLine(e.what())));
     } catch (const pqxx::transaction_rollback& e) {
       // Serialization failure or deadlock: the transaction was rolled back.
-      last = absl::AbortedError(
-          absl::StrCat(what, ": concurrent update conflict: ", e.what()));
+      last = absl::UnavailableError(absl::StrCat(
+          what, ": busy with concurrent updates, retry: ", FirstLine(e.what())));
     } catch (const pqxx::unique_violation& e) {
       Release(*std::move(conn), false);
-      return absl::AlreadyExistsError(e.what());
+      // The server's DETAIL names the key's values (subject ids): neither
+      // the client nor the log gets them.
+      spdlog::warn("{}: unique violation", what);
+      return absl::AlreadyExistsError(
+          absl::StrCat(what, ": a record with the same key already exists"));
     } catch (const pqxx::sql_error& e) {
       if (e.sqlstate() == "57014") {  // query_canceled: statement_timeout.
         Release(*std::move(conn), false);
@@ -210,13 +229,15 @@ absl::Status Database::Run(absl::string_view what, Body body,
             what, ": the database did not answer in time; nothing was "
             "written"));
       }
-      if (absl::StartsWith(e.sqlstate(), "40")) {
-        last = absl::AbortedError(
-            absl::StrCat(what, ": concurrent update conflict: ", e.what()));
+      if (absl::StartsWith(e.sqlstate(), "40") || e.sqlstate() == "55P03") {
+        // Serialization failure, deadlock, or lock_timeout: retry.
+        last = absl::UnavailableError(absl::StrCat(
+            what, ": busy with concurrent updates, retry: ",
+            FirstLine(e.what())));
       } else if (!IsConnectionLoss(e.sqlstate())) {
         Release(*std::move(conn), false);
         spdlog::error("{}: database error {}: {}", what, e.sqlstate(),
-                      e.what());
+                      FirstLine(e.what()));
         return absl::InternalError(
             absl::StrCat(what, ": database error ", e.sqlstate()));
       } else {

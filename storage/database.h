@@ -19,6 +19,7 @@
 #include "absl/time/time.h"
 
 namespace pqxx {
+class connection_base;
 class transaction_base;
 }  // namespace pqxx
 
@@ -69,10 +70,11 @@ class Database {
   // commits if it returns OK; any other status rolls back and is returned as
   // is. The whole body runs again (so it must have no effect outside the
   // transaction) after a serialization failure, a deadlock, or a connection
-  // lost before commit, up to max_attempts times. Errors:
-  //   Unavailable    database unreachable, no free connection, or the
-  //                  commit's outcome is unknown (connection lost in COMMIT);
-  //   Aborted        still conflicting after every attempt;
+  // lost before commit, or a lock wait that timed out, up to max_attempts
+  // times. Errors:
+  //   Unavailable    database unreachable, no free connection, the commit's
+  //                  outcome is unknown (connection lost in COMMIT), or
+  //                  still conflicting after every attempt;
   //   AlreadyExists  a unique constraint rejected a write;
   //   DeadlineExceeded  `deadline` passed (before or while the body ran:
   //                  its statements are cancelled and it rolls back);
@@ -124,6 +126,12 @@ std::string WithConnectTimeout(const std::string& url, int seconds);
 // `value` must not need quoting (no spaces, quotes or backslashes).
 std::string WithConnectionOption(const std::string& url, absl::string_view key,
                                  absl::string_view value);
+
+// Makes a broken connection fail instead of reconnecting silently, which
+// libpqxx 6 does by default and which would lose the session's settings
+// (timeouts) and LISTENs. (Deprecated in libpqxx 6.4; version 7 never
+// reconnects.)
+void InhibitReactivation(pqxx::connection_base& conn);
 
 // Formats a time as a timestamptz literal in UTC
 // ("2026-01-12 10:00:00.000000+00"), whatever the process's TZ.

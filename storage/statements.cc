@@ -138,7 +138,8 @@ const Statement kStatements[] = {
      "e.event_id IS NOT NULL, coalesce(e.subject_pseudonym, ''), "
      "coalesce(e.action, ''), coalesce(e.actor, ''), "
      "coalesce(" MICROS("e.recorded_at") ", 0), coalesce(e.payload, ''), "
-     "coalesce(e.key_id, ''), coalesce(encode(e.event_mac, 'hex'), '') "
+     "coalesce(e.key_id, ''), coalesce(encode(e.event_mac, 'hex'), ''), "
+     "coalesce(e.subject_id, '') "
      "FROM audit_chain c LEFT JOIN audit_events e ON e.event_id = c.event_id "
      "WHERE c.sequence > $1 ORDER BY c.sequence LIMIT $2"},
     // Events neither sealed nor waiting to be: inserted behind consentd's
@@ -148,6 +149,10 @@ const Statement kStatements[] = {
      "audit_chain c WHERE c.event_id = e.event_id) AND NOT EXISTS (SELECT 1 "
      "FROM audit_unsealed u WHERE u.event_id = e.event_id) "
      "ORDER BY e.event_id LIMIT 10"},
+    // Rows that repeat another event (its MAC): copies.
+    {kDuplicateEvents,
+     "SELECT max(event_id) FROM audit_events GROUP BY event_mac "
+     "HAVING count(*) > 1 LIMIT 10"},
     {kUnsealedCount, "SELECT count(*) FROM audit_unsealed"},
     // $1 subject: its decisions, oldest first, one row per named category.
     {kHistory,

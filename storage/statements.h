@@ -40,6 +40,7 @@ inline constexpr char kExportAll[] = "export_all";
 inline constexpr char kExportSubject[] = "export_subject";
 inline constexpr char kVerifyPage[] = "verify_page";
 inline constexpr char kOrphanEvents[] = "orphan_events";
+inline constexpr char kDuplicateEvents[] = "duplicate_events";
 inline constexpr char kUnsealedCount[] = "unsealed_count";
 inline constexpr char kHistory[] = "history";
 inline constexpr char kSubjectExists[] = "subject_exists";

@@ -25,7 +25,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
     case 2: {
       absl::StatusOr<consentd::Change> c = consentd::DecodeChange(text);
-      if (c.ok() && c->state && c->state->consent_version != c->version) {
+      if (c.ok() && c->kind == consentd::Change::Kind::kDecision &&
+          c->subject_id.empty()) {
         __builtin_trap();
       }
       break;

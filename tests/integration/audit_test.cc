@@ -6,6 +6,7 @@
 #include "absl/strings/str_split.h"
 #include "consent/v1/audit.grpc.pb.h"
 #include "tests/integration/process_server.h"
+#include "storage/audit_keys.h"
 #include "tests/integration/test_env.h"
 
 namespace consentd::testing {
@@ -241,6 +242,34 @@ TEST_F(AuditTamperTest, SwappedPayloadsAreReported) {
   EXPECT_EQ(v.problems(1).sequence(), 4);
 }
 
+TEST_F(AuditTamperTest, ACopiedEventIsRefusedOrReported) {
+  const std::string copy =
+      "INSERT INTO audit_events (subject_id, subject_pseudonym, action, actor, "
+      "recorded_at, payload, key_id, event_mac) SELECT subject_id, "
+      "subject_pseudonym, action, actor, recorded_at, payload, key_id, "
+      "event_mac FROM audit_events WHERE event_id = " + EventAt(3);
+  EXPECT_THROW(db_.Query(copy), std::exception);  // The unique index.
+  db_.Query("DROP INDEX audit_events_mac");
+  db_.Query(copy);
+  const auto v = Verify();
+  EXPECT_FALSE(v.ok());
+  bool reported = false;
+  for (const auto& p : v.problems()) {
+    reported = reported || p.description().find("a copy") != std::string::npos;
+  }
+  EXPECT_TRUE(reported);
+}
+
+TEST_F(AuditTamperTest, AnEventMovedToAnotherSubjectIsReported) {
+  db_.Query("UPDATE audit_events SET subject_id = 'someone-else' "
+            "WHERE event_id = " + EventAt(4));
+  const auto v = Verify();
+  EXPECT_FALSE(v.ok());
+  EXPECT_EQ(v.first_bad_sequence(), 4);
+  EXPECT_NE(v.problems(0).description().find("another subject"),
+            std::string::npos);
+}
+
 TEST_F(AuditTamperTest, AForgedEventIsNeverSealedAndIsReported) {
   // A forger without the key copies a real event's MAC onto new content
   // and queues it for sealing.
@@ -248,8 +277,8 @@ TEST_F(AuditTamperTest, AForgedEventIsNeverSealedAndIsReported) {
       "WITH e AS (INSERT INTO audit_events (subject_id, subject_pseudonym, "
       "action, actor, recorded_at, payload, key_id, event_mac) SELECT "
       "'forged', subject_pseudonym, action, actor, recorded_at, "
-      "'{\"forged\":true}', key_id, event_mac FROM audit_events WHERE "
-      "action = 'decision' LIMIT 1 RETURNING event_id) "
+      "'{\"forged\":true}', key_id, sha256(event_mac) FROM audit_events "
+      "WHERE action = 'decision' LIMIT 1 RETURNING event_id) "
       "INSERT INTO audit_unsealed SELECT event_id FROM e");
   WaitSealed();
   const auto v = Verify();
@@ -321,10 +350,44 @@ TEST_F(AuditTest, ErasureRemovesTheIdentifierAndKeepsTheProof) {
   EXPECT_EQ(db_.Count("SELECT count(*) FROM subject_erasures"), 2);
 }
 
+TEST(AuditKeyRotation, AReplicaWithoutTheNewKeyLeavesItsEventsToOthers) {
+  TestDatabase db;
+  FakeClock clock(absl::FromUnixSeconds(1769904000));
+  const std::string k1 = "k1 " + std::string(64, 'a');
+  const std::string k2 = "k2 " + std::string(64, 'b');
+  Config old_config = TestConfig(db.url());
+  old_config.audit_keys = std::make_shared<const AuditKeys>(*AuditKeys::Parse(k1));
+  Config new_config = TestConfig(db.url());
+  new_config.audit_keys =
+      std::make_shared<const AuditKeys>(*AuditKeys::Parse(k1 + "\n" + k2));
+  TestServer old_replica(old_config, &clock);
+  ASSERT_TRUE(old_replica.Record("s", {{"marketing", true}}).status.ok());
+  TestServer new_replica(new_config, &clock);
+  ASSERT_TRUE(new_replica.Record("s", {{"marketing", false}}).status.ok());
+  ASSERT_TRUE(old_replica.Record("t", {{"marketing", true}}).status.ok());
+  // Everything gets sealed (the k2 event by the new replica), nothing lost.
+  EXPECT_TRUE(Eventually(
+      [&] { return db.Count("SELECT count(*) FROM audit_unsealed") == 0; }));
+  EXPECT_EQ(db.Count("SELECT count(*) FROM audit_chain"), 4);
+  EXPECT_EQ(db.Count("SELECT count(*) FROM audit_events WHERE key_id = 'k2'"), 1);
+  auto audit = consent::v1::AuditService::NewStub(new_replica.channel());
+  consent::v1::VerifyAuditLogResponse v;
+  ASSERT_TRUE(audit->VerifyAuditLog(Context().get(),
+                                    consent::v1::VerifyAuditLogRequest(), &v)
+                  .ok());
+  EXPECT_TRUE(v.ok()) << (v.problems_size() ? v.problems(0).description() : "");
+}
+
 TEST_F(AuditTest, SupportCallsValidateTheirInput) {
   consent::v1::GetHistoryRequest history;
   consent::v1::GetHistoryResponse h;
   EXPECT_EQ(audit_->GetHistory(Context().get(), history, &h).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  // The namespace of erased records is not a subject anyone can name.
+  history.set_subject_id("erased:" + std::string(64, 'a') + ":1");
+  EXPECT_EQ(audit_->GetHistory(Context().get(), history, &h).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(server_->Record("erased:x:1", {{"marketing", true}}).status.error_code(),
             grpc::StatusCode::INVALID_ARGUMENT);
   history.set_subject_id("nobody");
   EXPECT_EQ(audit_->GetHistory(Context().get(), history, &h).error_code(),

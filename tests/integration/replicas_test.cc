@@ -147,6 +147,29 @@ TEST_F(ReplicasTest, AKilledListenerNeverLeavesAStaleAllow) {
                          kBound + absl::Seconds(2)));
 }
 
+TEST_F(ReplicasTest, ForgedNotificationsCannotMakeAReplicaAllow) {
+  ASSERT_TRUE(a_.Record("s", "marketing", false).status.ok());
+  ASSERT_TRUE(Eventually([&] {
+    return b_.Check("s", "ia_mkt_source").response.reason() ==
+           consent::v1::REASON_DENIED;
+  }));
+  // Anyone who can connect may NOTIFY: an invalidation with a huge version
+  // only evicts, and garbage makes B start over; neither makes it allow.
+  db_.Query("SELECT pg_notify('consentd_changes', 'i 0 999999999 s')");
+  db_.Query("SELECT pg_notify('consentd_changes', "
+            "'d 0 999999 1 0 1 marketing 1 1 0 s')");
+  EXPECT_TRUE(Eventually([&] {
+    return MetricValue(HttpGet(b_.metrics_port(), "/metrics"),
+                       "consentd_listener_reconnects_total") >= 1;
+  })) << b_.Log();
+  for (int i = 0; i < 20; ++i) {
+    auto r = b_.Check("s", "ia_mkt_source");
+    ASSERT_TRUE(r.status.ok());
+    EXPECT_FALSE(r.response.allowed());
+    EXPECT_EQ(r.response.consent_version(), 1);
+  }
+}
+
 TEST_F(ReplicasTest, APolicyPublishedOnOneReplicaIsUsedByTheOther) {
   ASSERT_TRUE(a_.Record("s", "marketing", true).status.ok());
   ASSERT_TRUE(Eventually([&] { return Allowed(b_, "s", "ia_mkt_source"); }));

@@ -70,7 +70,7 @@ TEST(TokenTable, MalformedLinesNameTheLineNotTheDigest) {
   for (const std::string& bad :
        {absl::StrCat("root me ", digest), absl::StrCat("app ", digest),
         std::string("app me 1234"), absl::StrCat("app me ", digest, "\napp you ", digest),
-        absl::StrCat("app m\x01e ", digest)}) {
+        absl::StrCat("app m\x01e ", digest), absl::StrCat(digest, " app web")}) {
     absl::StatusOr<TokenTable> t = TokenTable::Parse(bad);
     EXPECT_EQ(t.status().code(), absl::StatusCode::kInvalidArgument) << bad;
     EXPECT_NE(t.status().message().find("line "), absl::string_view::npos);

@@ -45,5 +45,17 @@ TEST(ShippedRegionTable, ConfigDefaultsToIt) {
   EXPECT_EQ(config.regions.Lookup("US-CA"), Regime::kOptOut);
 }
 
+TEST(IsLoopback, OnlyAddressesThatStayOnThisHost) {
+  for (const char* yes : {"127.0.0.1:50051", "127.1.2.3:1", "localhost:80",
+                          "[::1]:50051", "unix:/tmp/consentd.sock"}) {
+    EXPECT_TRUE(IsLoopback(yes)) << yes;
+  }
+  for (const char* no : {"0.0.0.0:50051", "[::]:50051", "10.0.0.1:1",
+                         "127.example.com:50051", "example.com:1",
+                         "128.0.0.1:1"}) {
+    EXPECT_FALSE(IsLoopback(no)) << no;
+  }
+}
+
 }  // namespace
 }  // namespace consentd

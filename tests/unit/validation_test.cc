@@ -49,6 +49,15 @@ TEST(ValidateIdentifier, RejectsControlCharactersAndBadUtf8) {
   EXPECT_TRUE(ValidateIdentifier("Grüße 🍪", "s", 256).ok());
 }
 
+TEST(ValidateSubjectId, ReservesTheErasedNamespace) {
+  EXPECT_TRUE(ValidateSubjectId("user-1", "subject_id").ok());
+  EXPECT_TRUE(ValidateSubjectId("erased", "subject_id").ok());
+  const absl::Status s = ValidateSubjectId("erased:abc:1", "subject_id");
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("subject_id"), absl::string_view::npos);
+  EXPECT_FALSE(ValidateSubjectId(std::string(257, 'a'), "subject_id").ok());
+}
+
 TEST(ValidateOptionalIdentifier, AllowsEmpty) {
   EXPECT_TRUE(ValidateOptionalIdentifier("", "idempotency_key", 256).ok());
   EXPECT_FALSE(ValidateOptionalIdentifier("a\n", "idempotency_key", 256).ok());
