@@ -26,12 +26,14 @@ void Coherence::OnConnected() {
   if (ever_connected_) metrics_->CountListenerReconnect();
   ever_connected_ = true;
   metrics_->SetListenerConnected(true);
+  health_->SetDatabaseReachable(true);
   spdlog::info("change listener connected; cache cleared");
 }
 
 void Coherence::OnDisconnected(const std::string& why) {
   cache_->Distrust();
   metrics_->SetListenerConnected(false);
+  health_->SetDatabaseReachable(false);
   spdlog::warn("change listener lost ({}): checks read PostgreSQL until it "
                "is back", why);
 }
@@ -46,6 +48,7 @@ void Coherence::OnCaughtUp(absl::Time sent_at) {
 void Coherence::ReloadPolicies() {
   absl::Status s = policies_->Reload();
   policies_stale_ = !s.ok();
+  health_->SetPolicyLoaded(policies_->Get()->current() != nullptr);
   if (!s.ok()) {
     cache_->Distrust();
     spdlog::warn("reloading policies failed, checks read PostgreSQL until it "

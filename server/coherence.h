@@ -10,6 +10,7 @@
 
 #include "absl/time/time.h"
 #include "core/consent_cache.h"
+#include "server/health.h"
 #include "server/metrics.h"
 #include "server/policy_registry.h"
 #include "storage/change_listener.h"
@@ -22,10 +23,11 @@ class Coherence final : public ChangeListener::Handler {
   // Cached entries are served for at most `staleness_bound` past the last
   // moment at which every earlier change was known to have been applied.
   Coherence(ConsentCache* cache, PolicyRegistry* policies, Metrics* metrics,
-            absl::Duration staleness_bound)
+            Health* health, absl::Duration staleness_bound)
       : cache_(cache),
         policies_(policies),
         metrics_(metrics),
+        health_(health),
         staleness_bound_(staleness_bound) {}
 
   void OnChange(const Change& change) override;
@@ -39,6 +41,7 @@ class Coherence final : public ChangeListener::Handler {
   ConsentCache* const cache_;
   PolicyRegistry* const policies_;
   Metrics* const metrics_;
+  Health* const health_;
   const absl::Duration staleness_bound_;
   bool ever_connected_ = false;
   // A policy reload failed: retry at the next heartbeat.

@@ -62,6 +62,8 @@ struct Config {
   bool audit_log = true;
   // How often committed audit events are sealed into the chain.
   absl::Duration audit_seal_interval = absl::Milliseconds(100);
+  // Fraction of calls logged (method, code, duration); 0 = none.
+  double access_log_sample_rate = 0;
   // PostgreSQL connections, and threads doing database work.
   int db_pool_size = 8;
   // Tasks waiting for a database thread before calls get UNAVAILABLE.

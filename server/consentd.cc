@@ -125,7 +125,7 @@ absl::StatusOr<std::unique_ptr<Consentd>> Consentd::Start(const Config& config,
   // change notifications reach this replica.
   d->cache_->Distrust();
   d->coherence_ = std::make_unique<Coherence>(
-      d->cache_.get(), d->policies_.get(), d->metrics_.get(),
+      d->cache_.get(), d->policies_.get(), d->metrics_.get(), &d->health_,
       config.cache_staleness_bound);
   const absl::Duration heartbeat =
       std::min(config.cache_staleness_bound / 8, absl::Seconds(1));
@@ -147,7 +147,8 @@ absl::StatusOr<std::unique_ptr<Consentd>> Consentd::Start(const Config& config,
                            &d->config_.regions,
                            clock,
                            d->metrics_.get(),
-                           config.consent_ttl};
+                           config.consent_ttl,
+                           config.access_log_sample_rate};
   d->consent_service_ = std::make_unique<ConsentServiceImpl>(ctx);
   d->policy_service_ = std::make_unique<PolicyServiceImpl>(ctx);
   d->audit_service_ = std::make_unique<AuditServiceImpl>(ctx);
@@ -203,12 +204,8 @@ absl::StatusOr<std::unique_ptr<Consentd>> Consentd::Start(const Config& config,
         "--listen: cannot listen on ", config.listen,
         " (address in use or invalid)"));
   }
-  grpc::HealthCheckServiceInterface* health =
-      d->server_->GetHealthCheckService();
-  health->SetServingStatus(true);
-  health->SetServingStatus("consent.v1.ConsentService", true);
-  health->SetServingStatus("consent.v1.PolicyService", true);
-  health->SetServingStatus("consent.v1.AuditService", true);
+  d->health_.SetPolicyLoaded(d->policies_->Get()->current() != nullptr);
+  d->health_.Attach(d->server_->GetHealthCheckService());
   spdlog::info("consentd serving gRPC on port {} ({}), {} credential(s)",
                d->port_,
                !config.tls                          ? "plaintext"
@@ -224,19 +221,24 @@ absl::StatusOr<std::unique_ptr<Consentd>> Consentd::Start(const Config& config,
   return d;
 }
 
-void Consentd::Shutdown(absl::Duration grace) {
+void Consentd::Shutdown(absl::Duration grace, absl::Duration delay) {
   absl::MutexLock lock(&shutdown_mu_);
   if (shut_down_) return;
   shut_down_ = true;
+  health_.SetShuttingDown();
   if (server_ != nullptr) {
-    server_->GetHealthCheckService()->SetServingStatus(false);
+    if (delay > absl::ZeroDuration()) {
+      spdlog::info("draining: NOT_SERVING for {} before stopping",
+                   absl::FormatDuration(delay));
+      absl::SleepFor(delay);
+    }
     server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
     server_->Wait();
   }
   work_.reset();  // Runs what is queued, then joins.
   listener_.reset();
   sealer_.reset();
-  spdlog::info("consentd stopped");
+  spdlog::info("consentd server stopped");
 }
 
 Consentd::~Consentd() { Shutdown(absl::Seconds(5)); }

@@ -14,6 +14,7 @@
 #include "core/consent_cache.h"
 #include "server/audit_service.h"
 #include "server/coherence.h"
+#include "server/health.h"
 #include "server/config.h"
 #include "server/consent_service.h"
 #include "server/metrics.h"
@@ -40,9 +41,12 @@ class Consentd {
   static absl::StatusOr<std::unique_ptr<Consentd>> Start(const Config& config,
                                                          Clock* clock);
 
-  // Stops taking calls, lets in-flight calls finish for up to `grace`, then
-  // cancels the rest. Idempotent; concurrent calls wait for the first.
-  void Shutdown(absl::Duration grace) ABSL_LOCKS_EXCLUDED(shutdown_mu_);
+  // Reports NOT_SERVING, keeps serving for `delay` (so load balancers stop
+  // sending), then stops taking calls, lets in-flight calls finish for up to
+  // `grace`, and cancels the rest (their writes roll back). Idempotent;
+  // concurrent calls wait for the first.
+  void Shutdown(absl::Duration grace, absl::Duration delay = absl::ZeroDuration())
+      ABSL_LOCKS_EXCLUDED(shutdown_mu_);
   ~Consentd();
 
   // The bound gRPC port (useful with port 0).
@@ -68,6 +72,7 @@ class Consentd {
   std::unique_ptr<ConsentCache> cache_;
   std::unique_ptr<Metrics> metrics_;
   std::unique_ptr<WorkQueue> work_;
+  Health health_;
   std::unique_ptr<Coherence> coherence_;
   std::unique_ptr<ChangeListener> listener_;
   std::unique_ptr<ConsentServiceImpl> consent_service_;

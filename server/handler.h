@@ -17,6 +17,10 @@
 
 namespace consentd {
 
+// Logs one call (method, code, duration), for a random `rate` of calls.
+void LogAccess(Rpc rpc, const grpc::Status& status, absl::Duration elapsed,
+               double rate);
+
 // One unary RPC in progress: its reactor, which RPC, when it started.
 // Finishing it records the gRPC server metrics. A small value: copy it into
 // whatever lambda finishes the call.
@@ -28,6 +32,7 @@ class Call {
         reactor_(context->DefaultReactor()),
         metrics_(ctx.metrics),
         rpc_(rpc),
+        access_log_rate_(ctx.access_log_sample_rate),
         start_(absl::Now()) {
     metrics_->RpcStarted(rpc);
   }
@@ -37,7 +42,9 @@ class Call {
   Rpc rpc() const { return rpc_; }
 
   void Finish(const grpc::Status& status) const {
-    metrics_->RpcHandled(rpc_, status.error_code(), absl::Now() - start_);
+    const absl::Duration elapsed = absl::Now() - start_;
+    metrics_->RpcHandled(rpc_, status.error_code(), elapsed);
+    if (access_log_rate_ > 0) LogAccess(rpc_, status, elapsed, access_log_rate_);
     reactor_->Finish(status);
   }
   // Finishes with `status`; returns the reactor for the handler to return.
@@ -51,6 +58,7 @@ class Call {
   grpc::ServerUnaryReactor* reactor_;
   Metrics* metrics_;
   Rpc rpc_;
+  double access_log_rate_;
   absl::Time start_;
 };
 

@@ -19,7 +19,7 @@
 #include "server/codec.h"
 #include "server/config.h"
 #include "server/consentd.h"
-#include "storage/logging.h"
+#include "server/logging.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
           "gRPC listen address, host:port.");
@@ -61,6 +61,12 @@ ABSL_FLAG(int32_t, db_pool_size, 8,
           "PostgreSQL connections (and threads doing database work).");
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
           "How long in-flight calls may take to finish on SIGTERM.");
+ABSL_FLAG(absl::Duration, shutdown_delay, absl::ZeroDuration(),
+          "On SIGTERM, report NOT_SERVING and keep serving this long before "
+          "stopping (lets load balancers notice; e.g. 5s on Kubernetes).");
+ABSL_FLAG(std::string, log_format, "json", "json (one object a line) or text.");
+ABSL_FLAG(double, access_log_sample_rate, 0,
+          "Fraction of calls logged (method, code, duration); 0 = none.");
 
 namespace consentd {
 namespace {
@@ -71,7 +77,8 @@ constexpr const char* kFlagNames[] = {
     "bootstrap_policy", "db_pool_size",   "shutdown_grace",
     "cache_max_bytes",  "cache_staleness_bound", "audit_key_file",
     "audit_log",        "tls_cert",       "tls_key",
-    "tls_client_ca",    "allow_insecure_listen", "max_request_bytes"};
+    "tls_client_ca",    "allow_insecure_listen", "max_request_bytes",
+    "shutdown_delay",   "log_format",     "access_log_sample_rate"};
 
 [[noreturn]] void Die(const std::string& message) {
   std::cerr << "consentd: " << message << "\n";
@@ -210,12 +217,20 @@ Config BuildConfig() {
   if (config.cache_staleness_bound < absl::Milliseconds(100)) {
     Die("--cache_staleness_bound must be at least 100ms");
   }
+  config.access_log_sample_rate = absl::GetFlag(FLAGS_access_log_sample_rate);
+  if (config.access_log_sample_rate < 0 || config.access_log_sample_rate > 1) {
+    Die("--access_log_sample_rate must be between 0 and 1");
+  }
   config.db_pool_size = absl::GetFlag(FLAGS_db_pool_size);
   if (config.db_pool_size < 1 || config.db_pool_size > 512) {
     Die("--db_pool_size must be between 1 and 512");
   }
   return config;
 }
+
+#ifndef CONSENTD_VERSION
+#define CONSENTD_VERSION "unknown"
+#endif
 
 int Run(int argc, char** argv) {
   absl::SetProgramUsageMessage(
@@ -224,7 +239,32 @@ int Run(int argc, char** argv) {
       "CONSENTD_DATABASE_URL.");
   ApplyEnvironment();
   absl::ParseCommandLine(argc, argv);
+  const std::string log_format = absl::GetFlag(FLAGS_log_format);
+  if (log_format != "json" && log_format != "text") {
+    Die("--log_format must be json or text");
+  }
+  ConfigureLogging(log_format == "json" ? LogFormat::kJson : LogFormat::kText);
   const Config config = BuildConfig();
+  LogWithFields(
+      spdlog::level::info, "consentd starting",
+      {{"version", CONSENTD_VERSION},
+       {"listen", config.listen},
+       {"metrics_listen", config.metrics_listen},
+       {"database_url", RedactDatabaseUrl(config.database_url)},
+       {"tls", !config.tls ? "off"
+               : config.tls->client_ca_pem.empty() ? "tls"
+                                                   : "mutual"},
+       {"credentials", absl::StrCat(config.tokens->size())},
+       {"regions", absl::StrCat(config.regions.size())},
+       {"bootstrap_policy",
+        config.bootstrap_policy ? config.bootstrap_policy->version() : ""},
+       {"consent_ttl", absl::FormatDuration(config.consent_ttl)},
+       {"cache_max_bytes", absl::StrCat(config.cache_max_bytes)},
+       {"cache_staleness_bound",
+        absl::FormatDuration(config.cache_staleness_bound)},
+       {"db_pool_size", absl::StrCat(config.db_pool_size)},
+       {"audit_log", config.audit_log ? "on" : "off"},
+       {"access_log_sample_rate", absl::StrCat(config.access_log_sample_rate)}});
 
   // Block the signals in every thread; this one waits for them.
   sigset_t signals;
@@ -251,8 +291,11 @@ int Run(int argc, char** argv) {
     spdlog::info("SIGHUP: reloaded {} credential(s)", (*tokens)->size());
     (*server)->ReplaceTokens(*std::move(tokens));
   }
-  spdlog::info("received {}, shutting down", strsignal(signal));
-  (*server)->Shutdown(absl::GetFlag(FLAGS_shutdown_grace));
+  LogWithFields(spdlog::level::info, "consentd stopping",
+                {{"signal", strsignal(signal)}});
+  (*server)->Shutdown(absl::GetFlag(FLAGS_shutdown_grace),
+                      absl::GetFlag(FLAGS_shutdown_delay));
+  LogWithFields(spdlog::level::info, "consentd stopped", {});
   return 0;
 }
 

@@ -29,6 +29,7 @@ struct ServiceContext {
   Clock* clock = nullptr;
   Metrics* metrics = nullptr;
   absl::Duration consent_ttl = absl::Hours(24 * 365);
+  double access_log_sample_rate = 0;
 };
 
 }  // namespace consentd

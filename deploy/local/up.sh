@@ -70,6 +70,7 @@ log "starting consentd on 127.0.0.1:$PORT"
   --database_url="$DATABASE_URL" \
   --audit_key_file="$PG_DIR/audit.keys" \
   --auth_tokens_file="$PG_DIR/tokens" \
+  --log_format=text \
   --bootstrap_policy="$CONSENTD_ROOT/config/policies/2026-01-12.json" &
 CONSENTD_PID=$!
 
