@@ -218,6 +218,7 @@ grpc::ServerUnaryReactor* AuditServiceImpl::VerifyAuditLog(
   return RunQueued(ctx_.work, call, [this, response]() {
     absl::StatusOr<AuditVerification> v = ctx_.audit->Verify();
     if (!v.ok()) return ToGrpcStatus(v.status());
+    ctx_.metrics->SetAuditVerification(v->ok, absl::Now());
     consent::v1::VerifyAuditLogResponse out;
     out.set_ok(v->ok);
     out.set_events_verified(v->events_verified);

@@ -60,6 +60,9 @@ struct Config {
   std::shared_ptr<const AuditKeys> audit_keys;
   // Off only to measure what the audit log costs (see docs/audit.md).
   bool audit_log = true;
+  // How often each replica verifies the whole audit log in the background
+  // (for the consentd_audit_last_verification_* metrics); zero: never.
+  absl::Duration audit_verify_interval = absl::Hours(24);
   // How often committed audit events are sealed into the chain.
   absl::Duration audit_seal_interval = absl::Milliseconds(100);
   // Fraction of calls logged (method, code, duration); 0 = none.

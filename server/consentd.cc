@@ -154,6 +154,27 @@ absl::StatusOr<std::unique_ptr<Consentd>> Consentd::Start(const Config& config,
   d->audit_service_ = std::make_unique<AuditServiceImpl>(ctx);
   d->sealer_ = std::make_unique<AuditSealer>(d->audit_.get(),
                                              config.audit_seal_interval);
+  if (config.audit_verify_interval > absl::ZeroDuration()) {
+    AuditStore* audit = d->audit_.get();
+    Metrics* metrics = d->metrics_.get();
+    d->verifier_ = std::make_unique<Periodic>(
+        config.audit_verify_interval, [audit, metrics] {
+          absl::StatusOr<AuditVerification> v = audit->Verify();
+          if (!v.ok()) {
+            spdlog::warn("periodic audit verification could not run: {}",
+                         v.status().ToString());
+            return;
+          }
+          metrics->SetAuditVerification(v->ok, absl::Now());
+          if (v->ok) {
+            spdlog::info("audit log verified: {} events, head {}",
+                         v->events_verified, v->head_sequence);
+          } else {
+            spdlog::error("AUDIT LOG NOT INTACT: {}",
+                          v->problems.front().description);
+          }
+        });
+  }
   Database* db_ptr = d->db_.get();
   ConsentCache* cache_ptr = d->cache_.get();
   PolicyRegistry* policies_ptr = d->policies_.get();
@@ -236,6 +257,7 @@ void Consentd::Shutdown(absl::Duration grace, absl::Duration delay) {
     server_->Wait();
   }
   work_.reset();  // Runs what is queued, then joins.
+  verifier_.reset();
   listener_.reset();
   sealer_.reset();
   spdlog::info("consentd server stopped");

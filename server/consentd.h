@@ -15,6 +15,7 @@
 #include "server/audit_service.h"
 #include "server/coherence.h"
 #include "server/health.h"
+#include "server/periodic.h"
 #include "server/config.h"
 #include "server/consent_service.h"
 #include "server/metrics.h"
@@ -68,6 +69,7 @@ class Consentd {
   std::unique_ptr<ConsentStore> store_;
   std::unique_ptr<AuditStore> audit_;
   std::unique_ptr<AuditSealer> sealer_;
+  std::unique_ptr<Periodic> verifier_;
   std::unique_ptr<PolicyRegistry> policies_;
   std::unique_ptr<ConsentCache> cache_;
   std::unique_ptr<Metrics> metrics_;

@@ -44,6 +44,9 @@ ABSL_FLAG(absl::Duration, consent_ttl, absl::Hours(8760),
 ABSL_FLAG(std::string, audit_key_file, "",
           "Keys of the audit log (<key_id> <hex secret of 32+ bytes> per "
           "line; the last one signs). Required.");
+ABSL_FLAG(absl::Duration, audit_verify_interval, absl::Hours(24),
+          "How often to verify the whole audit log in the background (for "
+          "alerts); 0 disables.");
 ABSL_FLAG(bool, audit_log, true,
           "Record every change in the audit log. Turn off only to measure "
           "what the audit log costs.");
@@ -78,7 +81,8 @@ constexpr const char* kFlagNames[] = {
     "cache_max_bytes",  "cache_staleness_bound", "audit_key_file",
     "audit_log",        "tls_cert",       "tls_key",
     "tls_client_ca",    "allow_insecure_listen", "max_request_bytes",
-    "shutdown_delay",   "log_format",     "access_log_sample_rate"};
+    "shutdown_delay",   "log_format",     "access_log_sample_rate",
+    "audit_verify_interval"};
 
 [[noreturn]] void Die(const std::string& message) {
   std::cerr << "consentd: " << message << "\n";
@@ -184,6 +188,7 @@ Config BuildConfig() {
     config.audit_keys = std::make_shared<const AuditKeys>(*std::move(keys));
   }
   config.audit_log = absl::GetFlag(FLAGS_audit_log);
+  config.audit_verify_interval = absl::GetFlag(FLAGS_audit_verify_interval);
   config.consent_ttl = absl::GetFlag(FLAGS_consent_ttl);
   if (config.consent_ttl <= absl::ZeroDuration()) {
     Die("--consent_ttl must be positive");

@@ -273,8 +273,8 @@ Metrics::Metrics()
   auto& verification =
       prometheus::BuildGauge()
           .Name("consentd_audit_last_verification_ok")
-          .Help("1 if the last verification of the audit log found it "
-                "intact, 0 if not; absent before the first.")
+          .Help("0 once a verification of the audit log found it not "
+                "intact; 1 otherwise (also before the first).")
           .Register(*registry_);
   audit_verification_ok_ = &verification.Add({});
   audit_verification_ok_->Set(1);

@@ -16,7 +16,9 @@ CONSENTD_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 . "$CONSENTD_ROOT/deploy/local/lib.sh"
 BUILD_DIR=${BUILD_DIR:-$CONSENTD_ROOT/build/test}
 
-install_packages
+# Besides the build: a real Prometheus for the scrape test, curl, and the
+# tools that validate the deploy files.
+install_packages prometheus curl yamllint
 build "$BUILD_DIR" Debug -DCONSENTD_WERROR=ON
 
 PG_DIR=$(mktemp -d /tmp/consentd-test-pg.XXXXXX)

@@ -1,0 +1,50 @@
+// Runs a function on its own thread every `interval` until destroyed.
+#ifndef CONSENTD_SERVER_PERIODIC_H_
+#define CONSENTD_SERVER_PERIODIC_H_
+
+#include <functional>
+#include <thread>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+
+namespace consentd {
+
+// Thread-safe. The first run is one interval after construction.
+class Periodic {
+ public:
+  Periodic(absl::Duration interval, std::function<void()> fn)
+      : interval_(interval), fn_(std::move(fn)) {
+    thread_ = std::thread([this] {
+      while (true) {
+        {
+          absl::MutexLock lock(&mu_);
+          mu_.AwaitWithTimeout(absl::Condition(&stopping_), interval_);
+          if (stopping_) return;
+        }
+        fn_();
+      }
+    });
+  }
+  ~Periodic() {
+    {
+      absl::MutexLock lock(&mu_);
+      stopping_ = true;
+    }
+    thread_.join();
+  }
+  Periodic(const Periodic&) = delete;
+  Periodic& operator=(const Periodic&) = delete;
+
+ private:
+  const absl::Duration interval_;
+  const std::function<void()> fn_;
+  absl::Mutex mu_;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread thread_;
+};
+
+}  // namespace consentd
+
+#endif  // CONSENTD_SERVER_PERIODIC_H_
