@@ -71,6 +71,11 @@ struct Config {
   int db_pool_size = 8;
   // Tasks waiting for a database thread before calls get UNAVAILABLE.
   int max_queued_tasks = 10000;
+  // Group commit: threads writing batches of decisions (each with its own
+  // connection, besides db_pool_size), and the most decisions in one
+  // transaction.
+  int write_committers = 2;
+  int write_batch_max = 256;
 };
 
 }  // namespace consentd

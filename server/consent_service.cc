@@ -267,26 +267,34 @@ grpc::ServerUnaryReactor* ConsentServiceImpl::RecordConsent(
     d.recorded_at =
         absl::FromUnixMicros(absl::ToUnixMicros(ctx_.clock->Now()));
     const ConsentCache::FillToken token = ctx_.cache->BeginFill(d.subject_id);
-    absl::StatusOr<RecordOutcome> outcome =
-        ctx_.store->RecordDecision(d, CallDeadline(*call.context()));
-    if (!outcome.ok()) {
-      // The write may have committed (outcome unknown) or raced another:
-      // the next check reads PostgreSQL rather than trust this replica.
-      ctx_.cache->Erase(d.subject_id);
-      call.Finish(ToGrpcStatus(outcome.status()));
-      return;
-    }
-    if (!ctx_.cache->Fill(d.subject_id, outcome->state, token)) {
-      // Something else touched the shard meanwhile: rather than keep an
-      // older entry, let the next check read PostgreSQL.
-      ctx_.cache->Erase(d.subject_id);
-    }
-    if (!outcome->replayed) ctx_.metrics->CountDecision(d.source);
-    consent::v1::RecordConsentResponse out;
-    out.set_consent_version(outcome->consent_version);
-    SetTimestamp(outcome->recorded_at, out.mutable_recorded_at());
-    out.set_replayed(outcome->replayed);
-    call.Finish(SerializeResponse(out, response));
+    std::string subject = d.subject_id;
+    const ConsentSource source = d.source;
+    // Group commit: answered on a committer thread once the transaction
+    // holding this decision committed.
+    ctx_.committer->Submit(
+        std::move(d), CallDeadline(*call.context()),
+        [this, call, response, token, source, subject = std::move(subject)](
+            absl::StatusOr<RecordOutcome> outcome) {
+          if (!outcome.ok()) {
+            // The write may have committed (outcome unknown) or raced
+            // another: the next check reads PostgreSQL rather than trust
+            // this replica.
+            ctx_.cache->Erase(subject);
+            call.Finish(ToGrpcStatus(outcome.status()));
+            return;
+          }
+          if (!ctx_.cache->Fill(subject, outcome->state, token)) {
+            // Something else touched the shard meanwhile: rather than keep
+            // an older entry, let the next check read PostgreSQL.
+            ctx_.cache->Erase(subject);
+          }
+          if (!outcome->replayed) ctx_.metrics->CountDecision(source);
+          consent::v1::RecordConsentResponse out;
+          out.set_consent_version(outcome->consent_version);
+          SetTimestamp(outcome->recorded_at, out.mutable_recorded_at());
+          out.set_replayed(outcome->replayed);
+          call.Finish(SerializeResponse(out, response));
+        });
   });
   if (!queued.ok()) return call.Fail(queued);
   return call.reactor();

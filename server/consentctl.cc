@@ -261,8 +261,20 @@ int Check(Client& client, const std::vector<char*>& args) {
   request.set_gpc(absl::GetFlag(FLAGS_gpc));
   request.set_min_consent_version(absl::GetFlag(FLAGS_min_consent_version));
   consent::v1::CheckCookiesResponse response;
-  grpc::Status status =
-      client.consent().CheckCookies(&context, request, &response);
+  grpc::Status status;
+  if (request.cookie_names_size() == 1) {
+    // One cookie: the RPC app backends call on every request. The answer is
+    // printed as CheckCookies' would be.
+    consent::v1::CheckCookieRequest one;
+    one.set_subject_id(request.subject_id());
+    one.set_cookie_name(request.cookie_names(0));
+    one.set_region(request.region());
+    one.set_gpc(request.gpc());
+    one.set_min_consent_version(request.min_consent_version());
+    status = client.consent().CheckCookie(&context, one, response.add_results());
+  } else {
+    status = client.consent().CheckCookies(&context, request, &response);
+  }
   if (!status.ok()) return Failed(status);
   bool all_allowed = true;
   if (absl::GetFlag(FLAGS_json)) PrintJson(response);

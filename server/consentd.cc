@@ -1,5 +1,7 @@
 #include "server/consentd.h"
 
+#include <algorithm>
+
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/security/server_credentials.h>
@@ -77,7 +79,8 @@ absl::StatusOr<std::unique_ptr<Consentd>> Consentd::Start(const Config& config,
   d->metrics_ = std::make_unique<Metrics>();
   absl::StatusOr<std::unique_ptr<Database>> db = Database::Open(
       DatabaseOptions{.url = config.database_url,
-                      .pool_size = config.db_pool_size,
+                      .pool_size =
+                          config.db_pool_size + config.write_committers,
                       .observer = d->metrics_.get()});
   if (!db.ok()) return db.status();
   d->db_ = *std::move(db);
@@ -89,6 +92,12 @@ absl::StatusOr<std::unique_ptr<Consentd>> Consentd::Start(const Config& config,
                  "recorded as evidence. Use this only to measure its cost.");
   }
   d->policies_ = std::make_unique<PolicyRegistry>(d->store_.get());
+  // Checks are served once a policy is loaded, however it was loaded (at
+  // start, by a publish on this replica, or after a notification).
+  Health* health = &d->health_;
+  d->policies_->OnInstalled([health](const PolicySnapshot& snapshot) {
+    health->SetPolicyLoaded(snapshot.current() != nullptr);
+  });
   if (absl::Status s = d->policies_->Reload(); !s.ok()) return s;
 
   if (config.bootstrap_policy) {
@@ -137,8 +146,17 @@ absl::StatusOr<std::unique_ptr<Consentd>> Consentd::Start(const Config& config,
       d->coherence_.get());
   d->work_ = std::make_unique<WorkQueue>(config.db_pool_size,
                                          config.max_queued_tasks);
+  Metrics* metrics = d->metrics_.get();
+  d->committer_ = std::make_unique<GroupCommitter>(
+      d->store_.get(),
+      GroupCommitter::Options{
+          .committers = config.write_committers,
+          .max_batch = static_cast<size_t>(config.write_batch_max),
+          .observe_batch =
+              [metrics](size_t size) { metrics->ObserveWriteBatch(size); }});
   const ServiceContext ctx{d->auth_.get(),
                            d->store_.get(),
+                           d->committer_.get(),
                            d->audit_.get(),
                            config.audit_keys.get(),
                            d->policies_.get(),
@@ -156,7 +174,6 @@ absl::StatusOr<std::unique_ptr<Consentd>> Consentd::Start(const Config& config,
                                              config.audit_seal_interval);
   if (config.audit_verify_interval > absl::ZeroDuration()) {
     AuditStore* audit = d->audit_.get();
-    Metrics* metrics = d->metrics_.get();
     d->verifier_ = std::make_unique<Periodic>(
         config.audit_verify_interval, [audit, metrics] {
           absl::StatusOr<AuditVerification> v = audit->Verify();
@@ -173,7 +190,10 @@ absl::StatusOr<std::unique_ptr<Consentd>> Consentd::Start(const Config& config,
             spdlog::error("AUDIT LOG NOT INTACT: {}",
                           v->problems.front().description);
           }
-        });
+        },
+        // Soon after start, so replicas restarted more often than the
+        // interval still verify.
+        std::min(config.audit_verify_interval, absl::Minutes(1)));
   }
   Database* db_ptr = d->db_.get();
   ConsentCache* cache_ptr = d->cache_.get();
@@ -257,6 +277,7 @@ void Consentd::Shutdown(absl::Duration grace, absl::Duration delay) {
     server_->Wait();
   }
   work_.reset();  // Runs what is queued, then joins.
+  committer_.reset();  // Writes and answers what is queued, then joins.
   verifier_.reset();
   listener_.reset();
   sealer_.reset();

@@ -24,6 +24,7 @@
 #include "server/work_queue.h"
 #include "storage/consent_store.h"
 #include "storage/database.h"
+#include "storage/group_commit.h"
 
 namespace prometheus {
 class Exposer;
@@ -74,6 +75,7 @@ class Consentd {
   std::unique_ptr<ConsentCache> cache_;
   std::unique_ptr<Metrics> metrics_;
   std::unique_ptr<WorkQueue> work_;
+  std::unique_ptr<GroupCommitter> committer_;
   Health health_;
   std::unique_ptr<Coherence> coherence_;
   std::unique_ptr<ChangeListener> listener_;

@@ -30,11 +30,17 @@ void Health::Publish() {
   if (service_ == nullptr) return;
   const bool checks = policy_loaded_ && !shutting_down_;
   const bool database = database_ && !shutting_down_;
-  service_->SetServingStatus("", checks);
-  service_->SetServingStatus("consent.v1.ConsentService", checks);
-  service_->SetServingStatus("consent.v1.PolicyService", database);
-  service_->SetServingStatus("consent.v1.AuditService", database);
-  service_->SetServingStatus("consentd.database", database);
+  if (sent_checks_ != checks) {
+    service_->SetServingStatus("", checks);
+    service_->SetServingStatus("consent.v1.ConsentService", checks);
+    sent_checks_ = checks;
+  }
+  if (sent_database_ != database) {
+    service_->SetServingStatus("consent.v1.PolicyService", database);
+    service_->SetServingStatus("consent.v1.AuditService", database);
+    service_->SetServingStatus("consentd.database", database);
+    sent_database_ = database;
+  }
 }
 
 }  // namespace consentd

@@ -13,6 +13,8 @@
 
 #include <grpcpp/health_check_service_interface.h>
 
+#include <optional>
+
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 
@@ -28,6 +30,8 @@ class Health {
   void SetShuttingDown();
 
  private:
+  // Sends the statuses to the health service: only those that changed, so
+  // that Watch streams see each change once.
   void Publish() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   absl::Mutex mu_;
@@ -35,6 +39,9 @@ class Health {
   bool policy_loaded_ ABSL_GUARDED_BY(mu_) = false;
   bool database_ ABSL_GUARDED_BY(mu_) = true;
   bool shutting_down_ ABSL_GUARDED_BY(mu_) = false;
+  // What was last sent (unset until the first Publish).
+  std::optional<bool> sent_checks_ ABSL_GUARDED_BY(mu_);
+  std::optional<bool> sent_database_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace consentd

@@ -14,6 +14,7 @@
 #include "absl/flags/reflection.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "core/clock.h"
 #include "server/codec.h"
@@ -61,7 +62,15 @@ ABSL_FLAG(absl::Duration, cache_staleness_bound, absl::Seconds(2),
           "Longest a replica answers from its cache after a change committed "
           "on another replica; beyond it, checks read PostgreSQL.");
 ABSL_FLAG(int32_t, db_pool_size, 8,
-          "PostgreSQL connections (and threads doing database work).");
+          "Threads doing database work other than writing decisions (reads "
+          "on a cache miss, policy publishes, audit), each with a PostgreSQL "
+          "connection.");
+ABSL_FLAG(int32_t, write_batch_max, 256,
+          "Most decisions written in one transaction (group commit); 1 "
+          "writes each alone.");
+ABSL_FLAG(int32_t, write_committers, 2,
+          "Threads writing batches of decisions (group commit); the "
+          "connection pool holds one more connection for each.");
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
           "How long in-flight calls may take to finish on SIGTERM.");
 ABSL_FLAG(absl::Duration, shutdown_delay, absl::ZeroDuration(),
@@ -74,33 +83,23 @@ ABSL_FLAG(double, access_log_sample_rate, 0,
 namespace consentd {
 namespace {
 
-constexpr const char* kFlagNames[] = {
-    "listen",         "metrics_listen",   "database_url",
-    "auth_tokens_file", "consent_ttl",    "regions_file",
-    "bootstrap_policy", "db_pool_size",   "shutdown_grace",
-    "cache_max_bytes",  "cache_staleness_bound", "audit_key_file",
-    "audit_log",        "tls_cert",       "tls_key",
-    "tls_client_ca",    "allow_insecure_listen", "max_request_bytes",
-    "shutdown_delay",   "log_format",     "access_log_sample_rate",
-    "audit_verify_interval"};
 
 [[noreturn]] void Die(const std::string& message) {
   std::cerr << "consentd: " << message << "\n";
   std::exit(2);
 }
 
-// Sets each flag from CONSENTD_<FLAG> when that variable is set; flags on the
-// command line are parsed afterwards and win.
+// Sets each of consentd's flags from CONSENTD_<FLAG> when that variable is
+// set; flags on the command line are parsed afterwards and win.
 void ApplyEnvironment() {
-  for (const char* name : kFlagNames) {
+  for (const auto& [name, flag] : absl::GetAllFlags()) {
+    if (!absl::EndsWith(flag->Filename(), "server/main.cc")) continue;
     const std::string var =
         absl::StrCat("CONSENTD_", absl::AsciiStrToUpper(name));
     const char* value = std::getenv(var.c_str());
     if (value == nullptr) continue;
     std::string error;
-    if (!absl::FindCommandLineFlag(name)->ParseFrom(value, &error)) {
-      Die(absl::StrCat(var, ": ", error));
-    }
+    if (!flag->ParseFrom(value, &error)) Die(absl::StrCat(var, ": ", error));
   }
 }
 
@@ -112,8 +111,11 @@ std::string ReadFileOrDie(const std::string& path, const std::string& flag) {
   return text.str();
 }
 
-// Reads and parses --auth_tokens_file.
-absl::StatusOr<std::shared_ptr<const TokenTable>> LoadTokens() {
+// Reads and parses --auth_tokens_file. A file without credentials is refused
+// at start (nobody could call) unless `allow_empty` (a reload: emptying the
+// file is how an operator revokes every token at once).
+absl::StatusOr<std::shared_ptr<const TokenTable>> LoadTokens(
+    bool allow_empty = false) {
   const std::string path = absl::GetFlag(FLAGS_auth_tokens_file);
   if (path.empty()) {
     return absl::InvalidArgumentError(
@@ -133,7 +135,7 @@ absl::StatusOr<std::shared_ptr<const TokenTable>> LoadTokens() {
     return absl::InvalidArgumentError(absl::StrCat(
         "--auth_tokens_file ", path, ": ", table.status().message()));
   }
-  if (table->size() == 0) {
+  if (table->size() == 0 && !allow_empty) {
     return absl::InvalidArgumentError(absl::StrCat(
         "--auth_tokens_file ", path, ": no credential in the file"));
   }
@@ -230,6 +232,14 @@ Config BuildConfig() {
   if (config.db_pool_size < 1 || config.db_pool_size > 512) {
     Die("--db_pool_size must be between 1 and 512");
   }
+  config.write_batch_max = absl::GetFlag(FLAGS_write_batch_max);
+  if (config.write_batch_max < 1 || config.write_batch_max > 10000) {
+    Die("--write_batch_max must be between 1 and 10000");
+  }
+  config.write_committers = absl::GetFlag(FLAGS_write_committers);
+  if (config.write_committers < 1 || config.write_committers > 64) {
+    Die("--write_committers must be between 1 and 64");
+  }
   return config;
 }
 
@@ -268,6 +278,8 @@ int Run(int argc, char** argv) {
        {"cache_staleness_bound",
         absl::FormatDuration(config.cache_staleness_bound)},
        {"db_pool_size", absl::StrCat(config.db_pool_size)},
+       {"write_batch_max", absl::StrCat(config.write_batch_max)},
+       {"write_committers", absl::StrCat(config.write_committers)},
        {"audit_log", config.audit_log ? "on" : "off"},
        {"access_log_sample_rate", absl::StrCat(config.access_log_sample_rate)}});
 
@@ -287,13 +299,20 @@ int Run(int argc, char** argv) {
   }
   int signal = 0;
   while (sigwait(&signals, &signal) == 0 && signal == SIGHUP) {
-    absl::StatusOr<std::shared_ptr<const TokenTable>> tokens = LoadTokens();
+    absl::StatusOr<std::shared_ptr<const TokenTable>> tokens =
+        LoadTokens(/*allow_empty=*/true);
     if (!tokens.ok()) {
       spdlog::error("SIGHUP: kept the previous credentials: {}",
                     tokens.status().message());
       continue;
     }
-    spdlog::info("SIGHUP: reloaded {} credential(s)", (*tokens)->size());
+    if ((*tokens)->size() == 0) {
+      spdlog::warn(
+          "SIGHUP: the tokens file holds no credential: every call that "
+          "needs a token is refused from now on");
+    } else {
+      spdlog::info("SIGHUP: reloaded {} credential(s)", (*tokens)->size());
+    }
     (*server)->ReplaceTokens(*std::move(tokens));
   }
   LogWithFields(spdlog::level::info, "consentd stopping",

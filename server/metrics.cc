@@ -292,6 +292,13 @@ Metrics::Metrics()
     queries_[s.name] = &queries.Add({{"statement", std::string(s.name)}},
                                     LatencyBuckets());
   }
+  write_batch_size_ =
+      &prometheus::BuildHistogram()
+           .Name("consentd_write_batch_size")
+           .Help("Decisions written per transaction (group commit).")
+           .Register(*registry_)
+           .Add({}, prometheus::Histogram::BucketBoundaries{
+                        1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024});
 }
 
 std::shared_ptr<prometheus::Collectable> Metrics::scrape_collectable() const {

@@ -80,6 +80,10 @@ class Metrics final : public QueryObserver {
 
   void ObserveQuery(absl::string_view statement,
                     absl::Duration elapsed) override;
+  // A group commit wrote `size` decisions in one transaction.
+  void ObserveWriteBatch(size_t size) {
+    write_batch_size_->Observe(static_cast<double>(size));
+  }
 
  private:
   class ScrapeCollectable;
@@ -113,6 +117,7 @@ class Metrics final : public QueryObserver {
   prometheus::Gauge* audit_verification_ok_;
   prometheus::Gauge* audit_verification_time_;
   absl::flat_hash_map<std::string, prometheus::Histogram*> queries_;
+  prometheus::Histogram* write_batch_size_;
 };
 
 }  // namespace consentd

@@ -11,19 +11,23 @@
 
 namespace consentd {
 
-// Thread-safe. The first run is one interval after construction.
+// Thread-safe. The first run is `first_delay` after construction, then one
+// every `interval`.
 class Periodic {
  public:
-  Periodic(absl::Duration interval, std::function<void()> fn)
+  Periodic(absl::Duration interval, std::function<void()> fn,
+           absl::Duration first_delay)
       : interval_(interval), fn_(std::move(fn)) {
-    thread_ = std::thread([this] {
+    thread_ = std::thread([this, first_delay] {
+      absl::Duration wait = first_delay;
       while (true) {
         {
           absl::MutexLock lock(&mu_);
-          mu_.AwaitWithTimeout(absl::Condition(&stopping_), interval_);
+          mu_.AwaitWithTimeout(absl::Condition(&stopping_), wait);
           if (stopping_) return;
         }
         fn_();
+        wait = interval_;
       }
     });
   }

@@ -56,8 +56,11 @@ absl::Status PolicyRegistry::Reload() {
     spdlog::info("policies loaded: {}, current {}",
                  snapshot->history->all().size(), current->version());
   }
-  absl::MutexLock lock(&mu_);
-  current_ = std::move(snapshot);
+  {
+    absl::MutexLock lock(&mu_);
+    current_ = snapshot;
+  }
+  if (on_installed_) on_installed_(*snapshot);
   return absl::OkStatus();
 }
 

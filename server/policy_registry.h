@@ -3,6 +3,7 @@
 #ifndef CONSENTD_SERVER_POLICY_REGISTRY_H_
 #define CONSENTD_SERVER_POLICY_REGISTRY_H_
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -31,6 +32,13 @@ class PolicyRegistry {
  public:
   explicit PolicyRegistry(ConsentStore* store);
 
+  // Called with every snapshot swapped in, by the thread that loaded it
+  // (reloads are serialized, so calls come in load order). Set it before
+  // the registry is shared.
+  void OnInstalled(std::function<void(const PolicySnapshot&)> callback) {
+    on_installed_ = std::move(callback);
+  }
+
   // The current snapshot; never null (empty before the first Reload).
   std::shared_ptr<const PolicySnapshot> Get() const;
 
@@ -57,6 +65,7 @@ class PolicyRegistry {
 
  private:
   ConsentStore* const store_;
+  std::function<void(const PolicySnapshot&)> on_installed_;
   absl::Mutex reload_mu_;  // Serializes reloads.
   mutable absl::Mutex mu_;
   std::shared_ptr<const PolicySnapshot> current_ ABSL_GUARDED_BY(mu_);

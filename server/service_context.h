@@ -13,6 +13,7 @@
 #include "storage/audit_keys.h"
 #include "storage/audit_store.h"
 #include "storage/consent_store.h"
+#include "storage/group_commit.h"
 
 namespace consentd {
 
@@ -20,6 +21,7 @@ namespace consentd {
 struct ServiceContext {
   const Authenticator* auth = nullptr;
   ConsentStore* store = nullptr;
+  GroupCommitter* committer = nullptr;
   AuditStore* audit = nullptr;
   const AuditKeys* audit_keys = nullptr;
   PolicyRegistry* policies = nullptr;

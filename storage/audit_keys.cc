@@ -79,6 +79,13 @@ absl::StatusOr<AuditKeys> AuditKeys::Parse(absl::string_view text) {
           where, ": the secret must be at least ", kMinSecretBytes,
           " bytes (", 2 * kMinSecretBytes, " hex digits)"));
     }
+    if (secret.find_first_not_of(secret[0]) == std::string::npos) {
+      // 00…00 or ff…ff: a placeholder, not a secret. Anyone could recompute
+      // the pseudonyms and forge the log's MACs.
+      return absl::InvalidArgumentError(absl::StrCat(
+          where, ": the secret is one byte repeated: make a random one with "
+                 "`openssl rand -hex 32`"));
+    }
     if (keys.Find(words[0]) != nullptr) {
       return absl::InvalidArgumentError(
           absl::StrCat(where, ": duplicate key id ", words[0]));
@@ -92,7 +99,8 @@ absl::StatusOr<AuditKeys> AuditKeys::Parse(absl::string_view text) {
 }
 
 AuditKeys AuditKeys::ForTesting() {
-  return *Parse("test " + std::string(64, 'a'));
+  return *Parse(
+      "test 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
 }
 
 const std::string* AuditKeys::Find(absl::string_view key_id) const {

@@ -6,6 +6,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "core/json_text.h"
 #include "storage/changes.h"
 #include "storage/logging.h"
 #include "storage/query.h"
@@ -39,27 +40,56 @@ AuditEventRecord EventFromRow(const pqxx::row& row) {
 
 }  // namespace
 
-void AppendAuditEvent(const Database& db_ref, pqxx::transaction_base& tx,
-                      const AuditKeys& keys,
-                      AuditAction action, AuditSubject subject,
+void AuditEvents::Add(AuditAction action, AuditSubject subject,
                       absl::string_view actor, absl::Time recorded_at,
                       absl::string_view payload) {
   const std::string pseudonym =
-      subject.id.empty() ? "" : keys.Pseudonym(subject.id);
+      subject.id.empty() ? "" : keys_.Pseudonym(subject.id);
   const int64_t micros = absl::ToUnixMicros(recorded_at);
-  const std::string action_name(AuditActionName(action));
+  const absl::string_view action_name = AuditActionName(action);
   // The signing key is always known, so EventMac cannot fail here.
-  const std::string mac = *keys.EventMac(keys.signing_key_id(), action_name,
-                                         pseudonym, actor, micros, payload);
-  const std::string subject_text(subject.id);
-  const bool store_id = subject.keep_id && !subject.id.empty();
-  const pqxx::row event = Exec1(db_ref, tx, 
-      kInsertAuditEvent, store_id ? subject_text.c_str() : nullptr,
-      pseudonym.empty() ? nullptr : pseudonym.c_str(), action_name,
-      std::string(actor), SqlTime(absl::FromUnixMicros(micros)),
-      std::string(payload), keys.signing_key_id(),
-      absl::BytesToHexString(mac));
-  Exec(db_ref, tx, kQueueAuditEvent, event[0].as<int64_t>());
+  const std::string mac =
+      *keys_.EventMac(keys_.signing_key_id(), std::string(action_name),
+                      pseudonym, actor, micros, payload);
+  if (count_++ > 0) json_ += ",";
+  json_ += "{\"subject_id\":";
+  if (subject.keep_id && !subject.id.empty()) {
+    AppendJsonString(json_, subject.id);
+  } else {
+    json_ += "null";
+  }
+  json_ += ",\"subject_pseudonym\":";
+  if (pseudonym.empty()) {
+    json_ += "null";
+  } else {
+    AppendJsonString(json_, pseudonym);
+  }
+  json_ += ",\"action\":";
+  AppendJsonString(json_, action_name);
+  json_ += ",\"actor\":";
+  AppendJsonString(json_, actor);
+  json_ += ",\"recorded_at\":";
+  AppendJsonString(json_, SqlTime(absl::FromUnixMicros(micros)));
+  json_ += ",\"payload\":";
+  AppendJsonString(json_, payload);
+  json_ += ",\"key_id\":";
+  AppendJsonString(json_, keys_.signing_key_id());
+  absl::StrAppend(&json_, ",\"event_mac\":\"", absl::BytesToHexString(mac),
+                  "\"}");
+}
+
+void AuditEvents::Append(const Database& db, pqxx::transaction_base& tx) {
+  if (count_ == 0) return;
+  Exec(db, tx, kInsertAuditEvents, json_ + "]");
+}
+
+void AppendAuditEvent(const Database& db, pqxx::transaction_base& tx,
+                      const AuditKeys& keys, AuditAction action,
+                      AuditSubject subject, absl::string_view actor,
+                      absl::Time recorded_at, absl::string_view payload) {
+  AuditEvents events(keys);
+  events.Add(action, subject, actor, recorded_at, payload);
+  events.Append(db, tx);
 }
 
 absl::StatusOr<int> AuditStore::SealBatch(int max_events) {

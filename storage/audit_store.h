@@ -32,8 +32,25 @@ struct AuditSubject {
   bool keep_id = true;
 };
 
-// Appends an audit event to the transaction `tx` (it commits or rolls back
-// with the change it records) and queues it for sealing.
+// Audit events for the transaction of the change they record: they commit
+// or roll back with it. Add() signs each one; Append() inserts them all and
+// queues them for sealing, in one statement.
+class AuditEvents {
+ public:
+  explicit AuditEvents(const AuditKeys& keys) : keys_(keys) {}
+
+  void Add(AuditAction action, AuditSubject subject, absl::string_view actor,
+           absl::Time recorded_at, absl::string_view payload);
+  bool empty() const { return count_ == 0; }
+  void Append(const Database& db, pqxx::transaction_base& tx);
+
+ private:
+  const AuditKeys& keys_;
+  std::string json_ = "[";  // The events, as kInsertAuditEvents takes them.
+  int count_ = 0;
+};
+
+// Appends one audit event to the transaction `tx`.
 void AppendAuditEvent(const Database& db, pqxx::transaction_base& tx,
                       const AuditKeys& keys,
                       AuditAction action, AuditSubject subject,

@@ -1,6 +1,10 @@
 #include "storage/consent_store.h"
 
+#include <algorithm>
+#include <optional>
 #include <pqxx/pqxx>
+
+#include "absl/container/flat_hash_map.h"
 
 #include "absl/strings/str_cat.h"
 #include "core/audit.h"
@@ -13,22 +17,48 @@
 namespace consentd {
 namespace {
 
-// Reads the rows of kLoadSubject into a state.
+// Reads rows of kLoadSubject (or of kLoadSubjects from column 1) into
+// `state`: each row carries the subject's columns and one standing choice.
+void AddSubjectRow(const pqxx::row& row, int first, SubjectState& state) {
+  if (state.consent_version == 0) {
+    state.consent_version = row[first].as<int64_t>();
+    state.latest_policy_seq = row[first + 1].as<int64_t>();
+    state.latest_decided_at = TimeFromMicros(row[first + 2].as<int64_t>());
+  }
+  if (row[first + 3].is_null()) return;
+  state.choices.push_back(CategoryChoice{
+      CategoryInterner::Global().Intern(row[first + 3].as<std::string>()),
+      row[first + 4].as<bool>(), row[first + 5].as<int64_t>(),
+      TimeFromMicros(row[first + 6].as<int64_t>())});
+}
+
 SubjectState SubjectFromRows(const pqxx::result& rows) {
   SubjectState state;
-  if (rows.empty()) return state;
-  const pqxx::row& first = rows[0];
-  state.consent_version = first[0].as<int64_t>();
-  state.latest_policy_seq = first[1].as<int64_t>();
-  state.latest_decided_at = TimeFromMicros(first[2].as<int64_t>());
-  CategoryInterner& interner = CategoryInterner::Global();
-  for (const pqxx::row& row : rows) {
-    if (row[3].is_null()) continue;
-    state.choices.push_back(CategoryChoice{
-        interner.Intern(row[3].as<std::string>()), row[4].as<bool>(),
-        row[5].as<int64_t>(), TimeFromMicros(row[6].as<int64_t>())});
-  }
+  for (const pqxx::row& row : rows) AddSubjectRow(row, 0, state);
   return state;
+}
+
+// The JSON object of one decision for consentd_record_decisions
+// (migrations/V003).
+void AppendDecisionJson(std::string& json, size_t ord, const Decision& d) {
+  absl::StrAppend(&json, "{\"ord\":", ord, ",\"subject_id\":");
+  AppendJsonString(json, d.subject_id);
+  json += ",\"policy_version\":";
+  AppendJsonString(json, d.policy_version);
+  absl::StrAppend(&json, ",\"choices\":", ChoicesJson(d.choices),
+                  ",\"source\":");
+  AppendJsonString(json, SourceName(d.source));
+  json += ",\"region\":";
+  AppendJsonString(json, d.region);
+  absl::StrAppend(&json, ",\"gpc\":", d.gpc ? "true" : "false",
+                  ",\"idempotency_key\":");
+  AppendJsonString(json, d.idempotency_key);
+  absl::StrAppend(&json, ",\"expected_version\":", d.expected_version,
+                  ",\"actor\":");
+  AppendJsonString(json, d.actor);
+  json += ",\"recorded_at\":";
+  AppendJsonString(json, SqlTime(d.recorded_at));
+  json += "}";
 }
 
 }  // namespace
@@ -141,78 +171,130 @@ absl::StatusOr<SubjectState> ConsentStore::LoadSubject(
 
 absl::StatusOr<RecordOutcome> ConsentStore::RecordDecision(
     const Decision& d, absl::Time deadline) {
-  const std::string choices = ChoicesJson(d.choices);
-  const std::string source(SourceName(d.source));
-  RecordOutcome outcome;
-  // Set when the key turned out to be taken: answer from the first decision.
-  bool key_taken = false;
+  const BatchEntry batch[] = {{&d, deadline}};
+  return std::move(RecordDecisions(batch)[0]);
+}
 
-  absl::Status status =
-      db_->Transact("record decision", [&](pqxx::transaction_base& tx) {
-        key_taken = false;
-        const pqxx::row bumped = Exec1(*db_, tx, 
-            kBumpSubject, d.subject_id, d.policy_version, SqlTime(d.recorded_at));
-        const int64_t version = bumped[0].as<int64_t>();
-        const absl::Time decided_at = TimeFromMicros(bumped[1].as<int64_t>());
-        const std::string recorded_at = SqlTime(decided_at);
-        // The unique index on (subject_id, idempotency_key) decides whether
-        // this is a retry; it is checked before expected_version so that an
-        // exact retry is a replay, not a conflict.
-        const pqxx::result inserted = Exec(*db_, tx, 
-            kInsertDecision, d.subject_id, version, d.policy_version, choices,
-            source, d.region, d.gpc, d.idempotency_key, d.expected_version,
-            d.actor, recorded_at);
-        if (inserted.empty()) {
-          key_taken = true;
-          return absl::CancelledError("idempotency key taken");  // Roll back.
+std::vector<absl::StatusOr<RecordOutcome>> ConsentStore::RecordDecisions(
+    absl::Span<const BatchEntry> batch) {
+  const size_t n = batch.size();
+  std::vector<absl::StatusOr<RecordOutcome>> results(
+      n, absl::InternalError("decision not recorded"));
+  if (n == 0) return results;
+  // Subjects are locked in id order (then arrival order), the same order in
+  // every batch of every replica, so that two batches never deadlock.
+  std::vector<size_t> order(n);
+  for (size_t i = 0; i < n; ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    return batch[a].decision->subject_id < batch[b].decision->subject_id;
+  });
+  std::string json = "[";
+  absl::Time deadline = absl::InfiniteFuture();
+  for (size_t i : order) {
+    if (json.size() > 1) json += ",";
+    AppendDecisionJson(json, i, *batch[i].decision);
+    deadline = std::min(deadline, batch[i].deadline);
+  }
+  json += "]";
+
+  std::vector<size_t> replays;
+  absl::Status status = db_->Transact(
+      "record decisions",
+      [&](pqxx::transaction_base& tx) {
+        replays.clear();
+        std::optional<AuditEvents> audit;
+        if (audit_keys_ != nullptr) audit.emplace(*audit_keys_);
+        std::string notifications = "[", subjects = "[";
+        for (const pqxx::row& row : Exec(*db_, tx, kRecordDecisions, json)) {
+          const size_t i = row[0].as<size_t>();
+          const Decision& d = *batch[i].decision;
+          const std::string result = row[1].as<std::string>();
+          if (result == "replay") {
+            replays.push_back(i);
+            continue;
+          }
+          if (result == "conflict") {
+            results[i] = absl::AbortedError(absl::StrCat(
+                "expected_version is ", d.expected_version,
+                " but the subject's current version is ",
+                row[2].as<int64_t>()));
+            continue;
+          }
+          const int64_t version = row[2].as<int64_t>();
+          const absl::Time decided_at = TimeFromMicros(row[3].as<int64_t>());
+          RecordOutcome& outcome = results[i].emplace();
+          outcome.consent_version = version;
+          outcome.recorded_at = decided_at;
+          if (audit) {
+            audit->Add(AuditAction::kDecision, AuditSubject{d.subject_id},
+                       d.actor, decided_at, DecisionAuditPayload(d, version));
+          }
+          if (notifications.size() > 1) notifications += ",";
+          AppendJsonString(notifications,
+                           EncodeDecisionChange(d.subject_id, version,
+                                                absl::Now()));
+          if (subjects.size() > 1) subjects += ",";
+          AppendJsonString(subjects, d.subject_id);
         }
-        if (d.expected_version != 0 && version != d.expected_version + 1) {
-          return absl::AbortedError(absl::StrCat(
-              "expected_version is ", d.expected_version,
-              " but the subject's current version is ", version - 1));
+        if (subjects.size() == 1) return absl::OkStatus();
+        if (audit) audit->Append(*db_, tx);
+        Exec(*db_, tx, kNotifyChanges, notifications + "]");
+        absl::flat_hash_map<std::string, SubjectState> states;
+        for (const pqxx::row& row :
+             Exec(*db_, tx, kLoadSubjects, subjects + "]")) {
+          AddSubjectRow(row, 1, states[row[0].as<std::string>()]);
         }
-        if (audit_keys_ != nullptr) {
-          AppendAuditEvent(*db_, tx, *audit_keys_, AuditAction::kDecision,
-                           AuditSubject{d.subject_id}, d.actor, decided_at,
-                           DecisionAuditPayload(d, version));
+        for (size_t i = 0; i < n; ++i) {
+          if (results[i].ok()) {
+            results[i]->state = states[batch[i].decision->subject_id];
+          }
         }
-        Exec(*db_, tx, kUpsertChoices, d.subject_id, d.policy_version,
-                         recorded_at, version, choices);
-        outcome.consent_version = version;
-        outcome.recorded_at = decided_at;
-        outcome.replayed = false;
-        outcome.state =
-            SubjectFromRows(Exec(*db_, tx, kLoadSubject, d.subject_id));
-        Exec(*db_, tx, kNotifyChange,
-                         EncodeDecisionChange(d.subject_id, version,
-                                              absl::Now()));
         return absl::OkStatus();
       },
       deadline);
-  if (!key_taken) {
-    if (!status.ok()) return status;
-    return outcome;
-  }
-
-  // A replay: read the first decision made with this key.
-  status = db_->Read("replay decision", [&](pqxx::transaction_base& tx) {
-    const pqxx::row first =
-        Exec1(*db_, tx, kDecisionByKey, d.subject_id, d.idempotency_key,
-                          d.policy_version, choices, source, d.region, d.gpc,
-                          d.expected_version);
-    if (!first[2].as<bool>()) {
-      return absl::AlreadyExistsError(absl::StrCat(
-          "idempotency_key was already used for this subject with a "
-          "different request (consent_version ",
-          first[0].as<int64_t>(), ")"));
+  if (!status.ok()) {
+    if (n > 1 && !absl::IsCancelled(status) && !absl::IsUnavailable(status)) {
+      // Not the database's absence or overload: perhaps one decision it
+      // refused, or the earliest deadline.
+      for (size_t i = 0; i < n; ++i) {
+        results[i] = RecordDecision(*batch[i].decision, batch[i].deadline);
+      }
+    } else {
+      for (auto& result : results) result = status;
     }
-    outcome.consent_version = first[0].as<int64_t>();
-    outcome.recorded_at = TimeFromMicros(first[1].as<int64_t>());
-    outcome.replayed = true;
-    outcome.state =
-        SubjectFromRows(Exec(*db_, tx, kLoadSubject, d.subject_id));
-    return absl::OkStatus();
-  });
+    return results;
+  }
+  for (size_t i : replays) {
+    results[i] = Replay(*batch[i].decision, batch[i].deadline);
+  }
+  return results;
+}
+
+absl::StatusOr<RecordOutcome> ConsentStore::Replay(const Decision& d,
+                                                   absl::Time deadline) {
+  RecordOutcome outcome;
+  absl::Status status = db_->Read(
+      "replay decision",
+      [&](pqxx::transaction_base& tx) {
+        const pqxx::row first = Exec1(
+            *db_, tx, kDecisionByKey, d.subject_id, d.idempotency_key,
+            d.policy_version, ChoicesJson(d.choices),
+            std::string(SourceName(d.source)), d.region, d.gpc,
+            d.expected_version);
+        if (!first[2].as<bool>()) {
+          return absl::AlreadyExistsError(absl::StrCat(
+              "idempotency_key was already used for this subject with a "
+              "different request (consent_version ",
+              first[0].as<int64_t>(), ")"));
+        }
+        outcome.consent_version = first[0].as<int64_t>();
+        outcome.recorded_at = TimeFromMicros(first[1].as<int64_t>());
+        outcome.replayed = true;
+        outcome.state =
+            SubjectFromRows(Exec(*db_, tx, kLoadSubject, d.subject_id));
+        return absl::OkStatus();
+      },
+      deadline);
   if (!status.ok()) return status;
   return outcome;
 }

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/types/span.h"
 #include "absl/time/time.h"
 #include "core/decision.h"
 #include "core/subject_state.h"
@@ -93,7 +94,29 @@ class ConsentStore {
   absl::StatusOr<RecordOutcome> RecordDecision(
       const Decision& decision, absl::Time deadline = absl::InfiniteFuture());
 
+  // One decision of a batch, and when its caller stops waiting.
+  struct BatchEntry {
+    const Decision* decision = nullptr;
+    absl::Time deadline = absl::InfiniteFuture();
+  };
+  // Records many decisions in one transaction (group commit), each as
+  // RecordDecision would, and answers for each in the same order: one that
+  // is refused (Aborted, AlreadyExists, a replay) does not affect the
+  // others. The transaction must end by the earliest deadline. When it
+  // fails for another reason than Unavailable (the database is away or
+  // overloaded) or Cancelled, such as a decision the database refused or
+  // the earliest deadline, each decision is tried again alone with its own
+  // deadline: none is written after its caller's deadline, and none fails
+  // because of another. Otherwise all fail with that error and nothing is
+  // written.
+  // Decisions of one subject are applied in the order given.
+  std::vector<absl::StatusOr<RecordOutcome>> RecordDecisions(
+      absl::Span<const BatchEntry> batch);
+
  private:
+  // The answer to a retry whose idempotency key was used before.
+  absl::StatusOr<RecordOutcome> Replay(const Decision& d, absl::Time deadline);
+
   Database* const db_;
   const AuditKeys* const audit_keys_;
 };

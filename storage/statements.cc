@@ -36,42 +36,22 @@ const Statement kStatements[] = {
      " LEFT JOIN subject_choices c ON c.subject_id = s.subject_id"
      " LEFT JOIN policies cp ON cp.version = c.policy_version"
      " WHERE s.subject_id = $1"},
-    // $1 subject, $2 policy version, $3 server time. Takes the subject's row
-    // lock and answers the new consent_version and the decision's time: the
-    // server time, but never before the subject's previous decision, so a
-    // later version never expires earlier.
-    {kBumpSubject,
-     "INSERT INTO subjects AS s (subject_id, consent_version, "
-     "last_policy_version, last_decided_at, created_at) "
-     "VALUES ($1, 1, $2, $3::timestamptz, $3::timestamptz) "
-     "ON CONFLICT (subject_id) DO UPDATE SET "
-     "consent_version = s.consent_version + 1, "
-     "last_policy_version = EXCLUDED.last_policy_version, "
-     "last_decided_at = GREATEST(s.last_decided_at, EXCLUDED.last_decided_at) "
-     "RETURNING consent_version, " MICROS("last_decided_at")},
-    // $1 subject, $2 version, $3 policy version, $4 choices (JSON object),
-    // $5 source, $6 region, $7 gpc, $8 idempotency key ('' = none),
-    // $9 expected version, $10 actor, $11 recorded_at. No row when the
-    // idempotency key was used before.
-    {kInsertDecision,
-     "INSERT INTO decisions (subject_id, consent_version, policy_version, "
-     "choices, source, region, gpc, idempotency_key, expected_version, actor, "
-     "recorded_at) "
-     "VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, NULLIF($8, ''), $9, $10, "
-     "$11::timestamptz) "
-     "ON CONFLICT (subject_id, idempotency_key) "
-     "WHERE idempotency_key IS NOT NULL DO NOTHING "
-     "RETURNING consent_version"},
-    // $1 subject, $2 policy version, $3 decided_at, $4 version, $5 choices.
-    {kUpsertChoices,
-     "INSERT INTO subject_choices (subject_id, category, granted, "
-     "policy_version, decided_at, consent_version) "
-     "SELECT $1, c.key, c.value::boolean, $2, $3::timestamptz, $4 "
-     "FROM jsonb_each_text($5::jsonb) AS c "
-     "ON CONFLICT (subject_id, category) DO UPDATE SET "
-     "granted = EXCLUDED.granted, policy_version = EXCLUDED.policy_version, "
-     "decided_at = EXCLUDED.decided_at, "
-     "consent_version = EXCLUDED.consent_version"},
+    // The same for many subjects: $1 a JSON array of subject ids. The
+    // subject id comes first.
+    {kLoadSubjects,
+     "SELECT s.subject_id, s.consent_version, lp.seq, "
+     MICROS("s.last_decided_at") ", "
+     "c.category, c.granted, cp.seq, " MICROS("c.decided_at")
+     " FROM subjects s"
+     " JOIN policies lp ON lp.version = s.last_policy_version"
+     " LEFT JOIN subject_choices c ON c.subject_id = s.subject_id"
+     " LEFT JOIN policies cp ON cp.version = c.policy_version"
+     " WHERE s.subject_id IN (SELECT jsonb_array_elements_text($1::jsonb))"},
+    // $1 a batch of decisions as JSON; see migrations/V003 for its fields and
+    // the rows it answers.
+    {kRecordDecisions,
+     "SELECT out_ord, out_outcome, out_version, out_decided_micros "
+     "FROM consentd_record_decisions($1::jsonb)"},
     // $1 subject, $2 key, then the request to compare: $3 policy version,
     // $4 choices, $5 source, $6 region, $7 gpc, $8 expected version.
     {kDecisionByKey,
@@ -82,15 +62,25 @@ const Statement kStatements[] = {
     // $1 payload (changes.h). Delivered to every listener when, and only
     // if, the transaction commits.
     {kNotifyChange, "SELECT pg_notify('consentd_changes', $1)"},
+    // $1 a JSON array of payloads, sent in order.
+    {kNotifyChanges,
+     "SELECT count(pg_notify('consentd_changes', n)) "
+     "FROM jsonb_array_elements_text($1::jsonb) AS n"},
 
     // --- The audit log (migrations/V002). ---
-    // $1 subject (NULL: none), $2 pseudonym (NULL: none), $3 action,
-    // $4 actor, $5 recorded_at, $6 payload, $7 key id, $8 event MAC (hex).
-    {kInsertAuditEvent,
-     "INSERT INTO audit_events (subject_id, subject_pseudonym, action, actor, "
-     "recorded_at, payload, key_id, event_mac) VALUES ($1, $2, $3, $4, "
-     "$5::timestamptz, $6, $7, decode($8, 'hex')) RETURNING event_id"},
-    {kQueueAuditEvent, "INSERT INTO audit_unsealed (event_id) VALUES ($1)"},
+    // $1 a JSON array of events {subject_id (null: none), subject_pseudonym
+    // (null: none), action, actor, recorded_at, payload, key_id, event_mac
+    // (hex)}: inserted and queued for sealing.
+    {kInsertAuditEvents,
+     "WITH e AS (INSERT INTO audit_events (subject_id, subject_pseudonym, "
+     "action, actor, recorded_at, payload, key_id, event_mac) "
+     "SELECT x.subject_id, x.subject_pseudonym, x.action, x.actor, "
+     "x.recorded_at, x.payload, x.key_id, decode(x.event_mac, 'hex') "
+     "FROM jsonb_to_recordset($1::jsonb) AS x(subject_id text, "
+     "subject_pseudonym text, action text, actor text, recorded_at "
+     "timestamptz, payload text, key_id text, event_mac text) "
+     "RETURNING event_id) "
+     "INSERT INTO audit_unsealed (event_id) SELECT event_id FROM e"},
     // One sealer at a time, across replicas; others skip their turn.
     {kLockSealer, "SELECT pg_try_advisory_xact_lock(7161131367236560998)"},
     {kChainHead,

@@ -8,7 +8,9 @@
 #   tests/run.sh -L unit         only a label (unit, integration, e2e)
 #   tests/run.sh -R Seed         any other ctest arguments
 #
-# BUILD_DIR (default build/test) selects the build tree. After the suite,
+# BUILD_DIR (default build/test) selects the build tree. After the suite
+# (only when run without arguments): the container image is built and run
+# with podman (tests/e2e/container_test.sh; CONTAINER_TEST=0 skips it), and
 # the fuzz targets run under ASan/UBSan for FUZZ_SECONDS each (default 15;
 # 0 skips them), see tests/fuzz/run.sh.
 set -euo pipefail
@@ -29,6 +31,11 @@ export CONSENTD_TEST_POSTGRES="host=127.0.0.1 port=$PG_PORT user=postgres"
 
 log "running tests"
 ctest --test-dir "$BUILD_DIR" --output-on-failure -j 2 --timeout 300 "$@"
+
+if [ "${CONTAINER_TEST:-1}" != 0 ] && [ $# -eq 0 ]; then
+  log "building and running the container image"
+  "$CONSENTD_ROOT/tests/e2e/container_test.sh" "$BUILD_DIR/server/consentctl" "$CONSENTD_ROOT"
+fi
 
 if [ "${FUZZ_SECONDS:-15}" != 0 ] && [ $# -eq 0 ]; then
   "$CONSENTD_ROOT/tests/fuzz/run.sh" "${FUZZ_SECONDS:-15}"

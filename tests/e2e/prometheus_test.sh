@@ -74,15 +74,18 @@ poll() {
 target_up() { test "$(query 'up{job="consentd"}')" = 1; }
 poll "the consentd target is up" target_up
 
-handled='sum(grpc_server_handled_total{job="consentd",grpc_method="CheckCookies",grpc_code="OK"})'
-scraped() { test -n "$(query "$handled")"; }
+# consentctl check with one cookie calls CheckCookie, with more CheckCookies.
+counter() { echo "sum(grpc_server_handled_total{job=\"consentd\",grpc_method=\"$1\",grpc_code=\"OK\"})"; }
+scraped() { test -n "$(query "$(counter CheckCookie)")"; }
 poll "a first scrape of the counter" scraped
-before=$(query "$handled")
+before=$(query "$(counter CheckCookie)")
+before_many=$(query "$(counter CheckCookies)")
 for i in $(seq 1 25); do ctl check "visitor-$i" refreshToken >/dev/null; done
-rises() { local now; now=$(query "$handled"); [ -n "$now" ] && awk "BEGIN{exit !($now >= $before + 25)}"; }
-poll "grpc_server_handled_total for CheckCookies rises by the calls made" rises
-# consentctl uses CheckCookies; CheckCookie has its own series too.
-test -n "$(query 'grpc_server_handled_total{job="consentd",grpc_method="CheckCookie",grpc_code="OK"}')"
+for i in $(seq 1 5); do ctl check "visitor-$i" refreshToken ia_stats_events >/dev/null || true; done
+rises() { # METHOD BEFORE BY
+  local now; now=$(query "$(counter "$1")"); [ -n "$now" ] && awk "BEGIN{exit !($now >= $2 + $3)}"; }
+poll "grpc_server_handled_total for CheckCookie rises by the calls made" rises CheckCookie "$before" 25
+poll "grpc_server_handled_total for CheckCookies rises by the calls made" rises CheckCookies "$before_many" 5
 
 # 4. A scrape passes promtool's lint, and every metric the alerts and the
 # dashboard use is exposed.

@@ -40,45 +40,10 @@ int64_t PeakRssKiB(pid_t pid) {
   return -1;
 }
 
-// Writes kEvents decision events straight into the audit tables, signed with
-// the test key as consentd would sign them (faster than 200,000 calls).
-void InsertEvents(const std::string& url) {
-  const AuditKeys keys = AuditKeys::ForTesting();
-  pqxx::connection conn(url);
-  const absl::Time t0 = absl::FromUnixSeconds(1767225600);
-  constexpr int kBatch = 2000;
-  for (int start = 0; start < kEvents; start += kBatch) {
-    pqxx::work tx(conn);
-    std::string sql =
-        "WITH e AS (INSERT INTO audit_events (subject_id, subject_pseudonym, "
-        "action, actor, recorded_at, payload, key_id, event_mac) VALUES ";
-    for (int i = start; i < start + kBatch; ++i) {
-      const std::string subject = absl::StrCat("bulk-subject-", i % 5000);
-      const std::string pseudonym = keys.Pseudonym(subject);
-      const absl::Time at = t0 + absl::Seconds(i);
-      Decision d;
-      d.policy_version = "2026-01-12";
-      d.choices = {{"statistics", i % 2 == 0}};
-      d.source = ConsentSource::kImport;
-      const std::string payload = DecisionAuditPayload(d, i / 5000 + 1);
-      const std::string mac = *keys.EventMac(
-          "test", "decision", pseudonym, "bulk", absl::ToUnixMicros(at), payload);
-      absl::StrAppend(&sql, i == start ? "" : ",", "(", tx.quote(subject), ",",
-                      tx.quote(pseudonym), ",'decision','bulk',",
-                      tx.quote(SqlTime(at)), ",", tx.quote(payload),
-                      ",'test',decode('", absl::BytesToHexString(mac),
-                      "','hex'))");
-    }
-    sql += " RETURNING event_id) INSERT INTO audit_unsealed SELECT event_id FROM e";
-    tx.exec(sql);
-    tx.commit();
-  }
-}
-
 TEST(AuditExport, TwoHundredThousandEventsWithFlatMemory) {
   TestDatabase db;
   ProcessServer server(db.url(), {"--metrics_listen="});
-  InsertEvents(db.url());
+  InsertSignedAuditEvents(db.url(), kEvents);
   ASSERT_TRUE(Eventually(
       [&] { return db.Count("SELECT count(*) FROM audit_unsealed") == 0; },
       absl::Seconds(180)));

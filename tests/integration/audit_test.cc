@@ -353,8 +353,8 @@ TEST_F(AuditTest, ErasureRemovesTheIdentifierAndKeepsTheProof) {
 TEST(AuditKeyRotation, AReplicaWithoutTheNewKeyLeavesItsEventsToOthers) {
   TestDatabase db;
   FakeClock clock(absl::FromUnixSeconds(1769904000));
-  const std::string k1 = "k1 " + std::string(64, 'a');
-  const std::string k2 = "k2 " + std::string(64, 'b');
+  const std::string k1 = std::string("k1 ") + "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+  const std::string k2 = std::string("k2 ") + "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210";
   Config old_config = TestConfig(db.url());
   old_config.audit_keys = std::make_shared<const AuditKeys>(*AuditKeys::Parse(k1));
   Config new_config = TestConfig(db.url());

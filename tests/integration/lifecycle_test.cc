@@ -72,20 +72,30 @@ TEST(Health, ChecksAreNotServingUntilAPolicyIsLoaded) {
 TEST(Shutdown, SigtermDrainsWritesAndLosesNothingAcknowledged) {
   TestDatabase db;
   auto server = std::make_unique<ProcessServer>(
-      db.url(), std::vector<std::string>{"--shutdown_grace=5s"});
+      db.url(),
+      std::vector<std::string>{"--shutdown_delay=1s", "--shutdown_grace=5s"});
+  auto health_channel = grpc::CreateChannel(
+      absl::StrCat("127.0.0.1:", server->port()),
+      grpc::InsecureChannelCredentials());
   std::atomic<bool> stop{false};
-  std::atomic<int> acknowledged{0}, refused{0}, other{0};
+  std::atomic<int> acknowledged{0}, other{0};
+  std::atomic<int64_t> last_ack_micros{0};
+  constexpr int kWriters = 6;
+  // The subjects each writer had acknowledged (each subject is written once).
+  std::vector<std::vector<std::string>> acked(kWriters);
   std::vector<std::thread> writers;
-  for (int w = 0; w < 6; ++w) {
+  for (int w = 0; w < kWriters; ++w) {
     writers.emplace_back([&, w] {
       for (int i = 0; !stop; ++i) {
-        auto r = server->Record(absl::StrCat("w", w, "-", i), "statistics", true);
+        const std::string subject = absl::StrCat("w", w, "-", i);
+        auto r = server->Record(subject, "statistics", true);
         if (r.status.ok()) {
+          EXPECT_EQ(r.response.consent_version(), 1);
+          acked[w].push_back(subject);
           ++acknowledged;
-        } else if (r.status.error_code() == grpc::StatusCode::UNAVAILABLE ||
-                   r.status.error_code() == grpc::StatusCode::CANCELLED) {
-          ++refused;
-        } else {
+          last_ack_micros = absl::ToUnixMicros(absl::Now());
+        } else if (r.status.error_code() != grpc::StatusCode::UNAVAILABLE &&
+                   r.status.error_code() != grpc::StatusCode::CANCELLED) {
           ++other;
         }
       }
@@ -94,6 +104,13 @@ TEST(Shutdown, SigtermDrainsWritesAndLosesNothingAcknowledged) {
   ASSERT_TRUE(Eventually([&] { return acknowledged >= 50; }));
   const absl::Time sent = absl::Now();
   kill(server->pid(), SIGTERM);
+  // During --shutdown_delay health says NOT_SERVING, so load balancers stop
+  // sending, while calls still succeed.
+  EXPECT_TRUE(Eventually(
+      [&] {
+        return Status(health_channel, "") == HealthCheckResponse::NOT_SERVING;
+      },
+      absl::Seconds(1)));
   int status = 0;
   ASSERT_TRUE(Eventually(
       [&] { return waitpid(server->pid(), &status, WNOHANG) == server->pid(); },
@@ -102,11 +119,21 @@ TEST(Shutdown, SigtermDrainsWritesAndLosesNothingAcknowledged) {
   stop = true;
   for (auto& t : writers) t.join();
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
-  EXPECT_LT(took, absl::Seconds(7)) << "grace is 5s";
+  EXPECT_LT(took, absl::Seconds(8)) << "delay 1s + grace 5s";
   EXPECT_EQ(other.load(), 0);
-  // Every acknowledged decision is there (some unacknowledged ones may be
-  // too: committed as the connection closed).
-  EXPECT_GE(db.Count("SELECT count(*) FROM decisions"), acknowledged.load());
+  EXPECT_GT(absl::FromUnixMicros(last_ack_micros), sent)
+      << "no write was acknowledged while draining";
+  // Every acknowledged decision is there, by subject (unacknowledged ones
+  // may be too: committed as the connection closed).
+  std::string list;
+  for (const auto& subjects : acked) {
+    for (const std::string& subject : subjects) {
+      absl::StrAppend(&list, list.empty() ? "'" : ",'", subject, "'");
+    }
+  }
+  EXPECT_EQ(db.Count("SELECT count(*) FROM decisions WHERE consent_version = "
+                     "1 AND subject_id IN (" + list + ")"),
+            acknowledged.load());
   EXPECT_EQ(db.Count("SELECT count(*) FROM decisions"),
             db.Count("SELECT count(*) FROM audit_events WHERE action = 'decision'"));
   server->ForgetProcess();  // Already reaped.
@@ -116,12 +143,12 @@ TEST(Shutdown, AStalledExportDoesNotHangTheShutdown) {
   TestDatabase db;
   auto server = std::make_unique<ProcessServer>(
       db.url(), std::vector<std::string>{"--shutdown_grace=2s"});
-  // Enough events that the export cannot fit in the transport's buffers.
-  for (int i = 0; i < 300; ++i) {
-    ASSERT_TRUE(server->Record(absl::StrCat("s", i), "marketing", true).status.ok());
-  }
+  // Far more than one page (500 events) and than any transport buffer:
+  // 20,000 events, about 9 MiB in 40 messages.
+  InsertSignedAuditEvents(db.url(), 20000);
   ASSERT_TRUE(Eventually(
-      [&] { return db.Count("SELECT count(*) FROM audit_unsealed") == 0; }));
+      [&] { return db.Count("SELECT count(*) FROM audit_unsealed") == 0; },
+      absl::Seconds(60)));
   grpc::ChannelArguments args;
   args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
   args.SetInt(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 1024);
@@ -134,6 +161,8 @@ TEST(Shutdown, AStalledExportDoesNotHangTheShutdown) {
   auto reader = audit->ExportAuditLog(context.get(), request);
   consent::v1::ExportAuditLogResponse first;
   ASSERT_TRUE(reader->Read(&first));  // Then stop reading.
+  ASSERT_GT(first.events_size(), 0);
+  ASSERT_LT(first.events_size(), 20000) << "the export fit in one message";
 
   const absl::Time sent = absl::Now();
   kill(server->pid(), SIGTERM);

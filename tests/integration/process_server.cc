@@ -89,7 +89,7 @@ ProcessServer::ProcessServer(const std::string& db_url,
   log_path_ = absl::StrCat(::testing::TempDir(), "consentd-", getpid(), "-",
                            port_, ".log");
   const std::string keys_path = absl::StrCat(log_path_, ".keys");
-  std::ofstream(keys_path) << "test " << std::string(64, 'a') << "\n";
+  std::ofstream(keys_path) << "test " << "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef" << "\n";
   tokens_path_ = absl::StrCat(log_path_, ".tokens");
   std::ofstream(tokens_path_) << TestTokensFile();
   std::vector<std::string> args = {

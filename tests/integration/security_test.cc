@@ -330,6 +330,13 @@ TEST(SecurityProcess, ARemovedTokenIsRefusedAfterSighupOthersKeepWorking) {
     return server.Log().find("kept the previous credentials") != std::string::npos;
   }));
   EXPECT_TRUE(server.consent().CheckCookie(Context(kAdminToken).get(), r, &out).ok());
+  // A file emptied on purpose revokes every credential.
+  std::ofstream(server.tokens_path()) << "# everyone revoked\n";
+  kill(server.pid(), SIGHUP);
+  EXPECT_TRUE(Eventually([&] {
+    return server.consent().CheckCookie(Context(kAdminToken).get(), r, &out)
+               .error_code() == grpc::StatusCode::UNAUTHENTICATED;
+  }));
   // No token or digest ever reaches the log.
   const std::string log = server.Log();
   EXPECT_EQ(log.find(kAppToken), std::string::npos);

@@ -3,15 +3,19 @@
 #include <grpcpp/generic/generic_stub.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <pqxx/pqxx>
 
 #include "absl/random/random.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
+#include "core/audit.h"
 #include "server/codec.h"
 #include "storage/audit_keys.h"
+#include "storage/database.h"
 
 namespace consentd::testing {
 namespace {
@@ -194,6 +198,40 @@ grpc::Status TestServer::CallRaw(const std::string& method,
 
 IntegrationTest::IntegrationTest() : clock_(Start()) {
   server_ = std::make_unique<TestServer>(TestConfig(db_.url()), &clock_);
+}
+
+
+void InsertSignedAuditEvents(const std::string& url, int events) {
+  const AuditKeys keys = AuditKeys::ForTesting();
+  pqxx::connection conn(url);
+  const absl::Time t0 = absl::FromUnixSeconds(1767225600);
+  constexpr int kBatch = 2000;
+  for (int start = 0; start < events; start += kBatch) {
+    pqxx::work tx(conn);
+    std::string sql =
+        "WITH e AS (INSERT INTO audit_events (subject_id, subject_pseudonym, "
+        "action, actor, recorded_at, payload, key_id, event_mac) VALUES ";
+    for (int i = start; i < std::min(events, start + kBatch); ++i) {
+      const std::string subject = absl::StrCat("bulk-subject-", i % 5000);
+      const std::string pseudonym = keys.Pseudonym(subject);
+      const absl::Time at = t0 + absl::Seconds(i);
+      Decision d;
+      d.policy_version = "2026-01-12";
+      d.choices = {{"statistics", i % 2 == 0}};
+      d.source = ConsentSource::kImport;
+      const std::string payload = DecisionAuditPayload(d, i / 5000 + 1);
+      const std::string mac = *keys.EventMac(
+          "test", "decision", pseudonym, "bulk", absl::ToUnixMicros(at), payload);
+      absl::StrAppend(&sql, i == start ? "" : ",", "(", tx.quote(subject), ",",
+                      tx.quote(pseudonym), ",'decision','bulk',",
+                      tx.quote(SqlTime(at)), ",", tx.quote(payload),
+                      ",'test',decode('", absl::BytesToHexString(mac),
+                      "','hex'))");
+    }
+    sql += " RETURNING event_id) INSERT INTO audit_unsealed SELECT event_id FROM e";
+    tx.exec(sql);
+    tx.commit();
+  }
 }
 
 }  // namespace consentd::testing
