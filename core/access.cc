@@ -93,7 +93,8 @@ absl::StatusOr<TokenTable> TokenTable::Parse(absl::string_view text) {
     const std::string where = absl::StrCat("line ", line_number);
     if (words.size() != 3) {
       return absl::InvalidArgumentError(absl::StrCat(
-          where, ": expected \"<role> <principal> <sha256 hex of the token>\""));
+          where,
+          ": expected \"<role> <principal> <sha256 hex of the token>\""));
     }
     Credential credential;
     if (words[0] == "app") {
@@ -108,7 +109,8 @@ absl::StatusOr<TokenTable> TokenTable::Parse(absl::string_view text) {
       return absl::InvalidArgumentError(absl::StrCat(
           where, ": the first field must be the role: app, support or admin"));
     }
-    if (absl::Status s = ValidateIdentifier(words[1], where + ": principal", 128);
+    if (absl::Status s =
+            ValidateIdentifier(words[1], where + ": principal", 128);
         !s.ok()) {
       return s;
     }
@@ -117,7 +119,8 @@ absl::StatusOr<TokenTable> TokenTable::Parse(absl::string_view text) {
     for (char c : words[2]) hex = hex && absl::ascii_isxdigit(c);
     if (!hex) {
       return absl::InvalidArgumentError(absl::StrCat(
-          where, ": the token digest must be 64 hexadecimal digits (sha256sum "
+          where,
+          ": the token digest must be 64 hexadecimal digits (sha256sum "
           "of the token)"));
     }
     const std::string digest =
@@ -132,7 +135,8 @@ absl::StatusOr<TokenTable> TokenTable::Parse(absl::string_view text) {
 
 const Credential* TokenTable::Find(absl::string_view sha256_digest) const {
   auto it = credentials_.find(sha256_digest);
-  if (it == credentials_.end() || !ConstantTimeEquals(it->first, sha256_digest)) {
+  if (it == credentials_.end() ||
+      !ConstantTimeEquals(it->first, sha256_digest)) {
     return nullptr;
   }
   return &it->second;

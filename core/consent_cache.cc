@@ -30,9 +30,11 @@ size_t CapacityAfterInsert(size_t size, size_t capacity) {
 
 size_t EntryHeapBytes(absl::string_view subject, const SubjectState& state) {
   size_t bytes = 0;
-  if (subject.size() > kInlineKeyBytes) bytes += subject.size() + 1 + kMallocOverhead;
+  if (subject.size() > kInlineKeyBytes)
+    bytes += subject.size() + 1 + kMallocOverhead;
   if (state.choices.capacity() > 4) {  // Beyond the inline capacity.
-    bytes += state.choices.capacity() * sizeof(CategoryChoice) + kMallocOverhead;
+    bytes +=
+        state.choices.capacity() * sizeof(CategoryChoice) + kMallocOverhead;
   }
   return bytes;
 }
@@ -82,9 +84,9 @@ void ConsentCache::PutYoung(Shard& shard, absl::string_view subject,
     return;
   }
   const size_t heap = EntryHeapBytes(subject, state);
-  const size_t projected =
-      TableBytes(CapacityAfterInsert(shard.young.size(), shard.young.capacity())) +
-      shard.young_heap + heap;
+  const size_t projected = TableBytes(CapacityAfterInsert(
+                               shard.young.size(), shard.young.capacity())) +
+                           shard.young_heap + heap;
   if (projected > generation_budget_) {
     // Drop the old generation; the young one becomes old.
     shard.evictions.fetch_add(shard.old.size(), std::memory_order_relaxed);
@@ -128,8 +130,10 @@ bool ConsentCache::Read(absl::string_view subject,
   return true;
 }
 
-ConsentCache::FillToken ConsentCache::BeginFill(absl::string_view subject) const {
-  return FillToken{ShardFor(subject).generation.load(std::memory_order_acquire)};
+ConsentCache::FillToken ConsentCache::BeginFill(
+    absl::string_view subject) const {
+  return FillToken{
+      ShardFor(subject).generation.load(std::memory_order_acquire)};
 }
 
 bool ConsentCache::Fill(absl::string_view subject, const SubjectState& state,

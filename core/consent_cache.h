@@ -34,11 +34,12 @@ namespace consentd {
 //
 // Coherence: an entry is only ever replaced by a newer consent_version, and
 // notifications only remove older entries, so read-through fills,
-// write-through updates and notifications can interleave in any order. A fill carries a token taken before its database read; any
-// change applied to the subject's shard since makes the fill a no-op, so a
-// read that started before an invalidation never caches its older result.
-// Entries are served only while the cache is trusted (see TrustUntil):
-// after the change notifications may have been lost, answers read through.
+// write-through updates and notifications can interleave in any order. A fill
+// carries a token taken before its database read; any change applied to the
+// subject's shard since makes the fill a no-op, so a read that started before
+// an invalidation never caches its older result. Entries are served only while
+// the cache is trusted (see TrustUntil): after the change notifications may
+// have been lost, answers read through.
 class ConsentCache {
  public:
   // Taken before reading (or writing) a subject in PostgreSQL.
@@ -112,7 +113,8 @@ class ConsentCache {
   // Inserts or replaces `subject` in the young generation, rotating the
   // generations first when the young one would outgrow its budget.
   void PutYoung(Shard& shard, absl::string_view subject,
-                const SubjectState& state) ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);
+                const SubjectState& state)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);
   // Finds `subject` in either generation; sets *generation to which.
   SubjectState* Find(Shard& shard, absl::string_view subject, Map** generation)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);

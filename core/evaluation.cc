@@ -109,7 +109,8 @@ ConsentSummary Summarize(const EvaluationContext& ctx,
       if (v.choice == nullptr) {
         summary.banner_required = true;
       } else {
-        summary.earliest_expiry = std::min(summary.earliest_expiry, v.expires_at);
+        summary.earliest_expiry =
+            std::min(summary.earliest_expiry, v.expires_at);
       }
     }
     summary.categories.push_back(v);

@@ -5,9 +5,9 @@
 #define CONSENTD_CORE_EVALUATION_H_
 
 #include <cstdint>
-#include "absl/strings/string_view.h"
 #include <vector>
 
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "core/policy_catalog.h"
 #include "core/subject_state.h"

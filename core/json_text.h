@@ -24,9 +24,9 @@ inline void AppendJsonString(std::string& out, absl::string_view s) {
         break;
       default:
         if (static_cast<unsigned char>(c) < 0x20) {
-          absl::StrAppend(&out, "\\u00",
-                          absl::Hex(static_cast<unsigned char>(c),
-                                    absl::kZeroPad2));
+          absl::StrAppend(
+              &out, "\\u00",
+              absl::Hex(static_cast<unsigned char>(c), absl::kZeroPad2));
         } else {
           out.push_back(c);
         }

@@ -2,12 +2,11 @@
 
 #include <algorithm>
 
-#include "absl/strings/string_view.h"
-
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/string_view.h"
 #include "core/validation.h"
 
 namespace consentd {
@@ -24,12 +23,12 @@ class Problems {
   absl::Status ToStatus() const {
     constexpr size_t kMaxReported = 20;
     if (problems_.empty()) return absl::OkStatus();
-    std::string message = absl::StrCat(
-        "invalid policy: ",
-        absl::StrJoin(problems_.begin(),
-                      problems_.begin() +
-                          std::min(problems_.size(), kMaxReported),
-                      "; "));
+    std::string message =
+        absl::StrCat("invalid policy: ",
+                     absl::StrJoin(problems_.begin(),
+                                   problems_.begin() +
+                                       std::min(problems_.size(), kMaxReported),
+                                   "; "));
     if (problems_.size() > kMaxReported) {
       absl::StrAppend(&message, "; and ", problems_.size() - kMaxReported,
                       " more problem(s)");
@@ -43,8 +42,7 @@ class Problems {
 
 void CheckText(Problems& problems, absl::string_view value,
                const std::string& field) {
-  problems.Add(
-      ValidateOptionalIdentifier(value, field, kMaxPolicyTextBytes));
+  problems.Add(ValidateOptionalIdentifier(value, field, kMaxPolicyTextBytes));
 }
 
 }  // namespace
@@ -53,7 +51,8 @@ absl::Status ValidatePolicy(const Policy& policy) {
   Problems problems;
   problems.Add(ValidatePolicyVersion(policy.version, "version"));
 
-  if (policy.categories.empty()) problems.Add("categories: at least one is required");
+  if (policy.categories.empty())
+    problems.Add("categories: at least one is required");
   if (policy.categories.size() > kMaxPolicyCategories) {
     problems.Add(absl::StrCat("categories: at most ", kMaxPolicyCategories,
                               " are allowed"));
@@ -76,15 +75,15 @@ absl::Status ValidatePolicy(const Policy& policy) {
   }
 
   if (policy.cookies.size() > kMaxPolicyCookies) {
-    problems.Add(absl::StrCat("cookies: at most ", kMaxPolicyCookies,
-                              " are allowed"));
+    problems.Add(
+        absl::StrCat("cookies: at most ", kMaxPolicyCookies, " are allowed"));
   }
   absl::flat_hash_set<absl::string_view> names;
   for (size_t i = 0; i < policy.cookies.size(); ++i) {
     const Cookie& k = policy.cookies[i];
     const std::string field = absl::StrCat("cookies[", i, "]");
-    problems.Add(ValidateIdentifier(k.name, field + ".name",
-                                    kMaxCookieNameBytes));
+    problems.Add(
+        ValidateIdentifier(k.name, field + ".name", kMaxCookieNameBytes));
     if (!k.name.empty() && !names.insert(k.name).second) {
       problems.Add(absl::StrCat(field, ".name: duplicate cookie pattern ",
                                 Quoted(k.name)));
@@ -98,16 +97,19 @@ absl::Status ValidatePolicy(const Policy& policy) {
       case Lifetime::kFixed:
         if (k.duration_seconds <= 0 ||
             k.duration_seconds > kMaxCookieDurationSeconds) {
-          problems.Add(absl::StrCat(
-              field, ".duration_seconds: LIFETIME_FIXED needs a duration "
-              "between 1 and ", kMaxCookieDurationSeconds, " seconds"));
+          problems.Add(
+              absl::StrCat(field,
+                           ".duration_seconds: LIFETIME_FIXED needs a duration "
+                           "between 1 and ",
+                           kMaxCookieDurationSeconds, " seconds"));
         }
         break;
       case Lifetime::kSession:
       case Lifetime::kPersistent:
       case Lifetime::kVaries:
         if (k.duration_seconds != 0) {
-          problems.Add(absl::StrCat(field, ".duration_seconds: only "
+          problems.Add(absl::StrCat(field,
+                                    ".duration_seconds: only "
                                     "LIFETIME_FIXED takes a duration"));
         }
         break;

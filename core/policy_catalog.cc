@@ -13,8 +13,8 @@ CategoryInterner& CategoryInterner::Global() {
 
 CategoryKey CategoryInterner::Intern(absl::string_view id) {
   absl::MutexLock lock(&mu_);
-  auto [it, inserted] =
-      keys_.try_emplace(std::string(id), static_cast<CategoryKey>(names_.size()));
+  auto [it, inserted] = keys_.try_emplace(
+      std::string(id), static_cast<CategoryKey>(names_.size()));
   if (inserted) names_.emplace_back(id);
   return it->second;
 }
@@ -61,7 +61,8 @@ absl::StatusOr<std::shared_ptr<const PolicyHistory>> PolicyHistory::Build(
       if (key >= compiled->by_key_.size()) {
         compiled->by_key_.resize(key + 1, -1);
       }
-      compiled->by_key_[key] = static_cast<int16_t>(compiled->categories_.size());
+      compiled->by_key_[key] =
+          static_cast<int16_t>(compiled->categories_.size());
       compiled->categories_.push_back(CompiledPolicy::CategoryInfo{
           &c, key, floor == floors.end() ? 0 : floor->second});
     }
@@ -87,11 +88,9 @@ const CompiledPolicy* PolicyHistory::Find(absl::string_view version) const {
 }
 
 const CompiledPolicy* PolicyHistory::FindBySeq(int64_t seq) const {
-  auto it = std::lower_bound(
-      policies_.begin(), policies_.end(), seq,
-      [](const std::unique_ptr<CompiledPolicy>& p, int64_t s) {
-        return p->seq() < s;
-      });
+  auto it = std::lower_bound(policies_.begin(), policies_.end(), seq,
+                             [](const std::unique_ptr<CompiledPolicy>& p,
+                                int64_t s) { return p->seq() < s; });
   return it != policies_.end() && (*it)->seq() == seq ? it->get() : nullptr;
 }
 

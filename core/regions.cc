@@ -22,8 +22,8 @@ absl::StatusOr<RegionTable> RegionTable::Parse(absl::string_view text) {
     if (words.empty()) continue;
     const std::string where = absl::StrCat("line ", line_number);
     if (words.size() != 2) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          where, ": expected \"<REGION> <opt_in|opt_out>\""));
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, ": expected \"<REGION> <opt_in|opt_out>\""));
     }
     if (absl::Status s = ValidateRegionCode(words[0], where + ": region");
         !s.ok()) {
@@ -36,8 +36,7 @@ absl::StatusOr<RegionTable> RegionTable::Parse(absl::string_view text) {
       regime = Regime::kOptOut;
     } else {
       return absl::InvalidArgumentError(absl::StrCat(
-          where, ": regime must be opt_in or opt_out, got \"", words[1],
-          "\""));
+          where, ": regime must be opt_in or opt_out, got \"", words[1], "\""));
     }
     if (!table.regimes_.emplace(words[0], regime).second) {
       return absl::InvalidArgumentError(

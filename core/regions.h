@@ -6,10 +6,10 @@
 #define CONSENTD_CORE_REGIONS_H_
 
 #include <string>
-#include "absl/strings/string_view.h"
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "core/evaluation.h"
 
 namespace consentd {

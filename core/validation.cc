@@ -46,9 +46,7 @@ size_t DecodeUtf8(absl::string_view s, size_t i, uint32_t* cp) {
   return len;
 }
 
-bool IsControl(uint32_t cp) {
-  return cp < 0x20 || (cp >= 0x7F && cp <= 0x9F);
-}
+bool IsControl(uint32_t cp) { return cp < 0x20 || (cp >= 0x7F && cp <= 0x9F); }
 
 }  // namespace
 
@@ -66,9 +64,9 @@ absl::Status ValidateOptionalIdentifier(absl::string_view value,
                                         absl::string_view field,
                                         size_t max_bytes) {
   if (value.size() > max_bytes) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        field, " must be at most ", max_bytes, " bytes (got ", value.size(),
-        ")"));
+    return absl::InvalidArgumentError(absl::StrCat(field, " must be at most ",
+                                                   max_bytes, " bytes (got ",
+                                                   value.size(), ")"));
   }
   for (size_t i = 0; i < value.size();) {
     uint32_t cp;
@@ -86,8 +84,8 @@ absl::Status ValidateOptionalIdentifier(absl::string_view value,
   return absl::OkStatus();
 }
 
-absl::Status ValidateIdentifier(absl::string_view value, absl::string_view field,
-                                size_t max_bytes) {
+absl::Status ValidateIdentifier(absl::string_view value,
+                                absl::string_view field, size_t max_bytes) {
   if (value.empty()) {
     return absl::InvalidArgumentError(absl::StrCat(field, " is required"));
   }
@@ -101,9 +99,10 @@ absl::Status ValidateSubjectId(absl::string_view value,
     return s;
   }
   if (absl::StartsWith(value, "erased:")) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        field, " must not start with \"erased:\" (reserved for erased "
-        "subjects' records)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(field,
+                     " must not start with \"erased:\" (reserved for erased "
+                     "subjects' records)"));
   }
   return absl::OkStatus();
 }
@@ -113,7 +112,8 @@ absl::Status ValidateRegionCode(absl::string_view region,
   if (region.empty()) return absl::OkStatus();
   const auto bad = [&] {
     return absl::InvalidArgumentError(absl::StrCat(
-        field, " must be an ISO 3166-1 alpha-2 code in upper case with an "
+        field,
+        " must be an ISO 3166-1 alpha-2 code in upper case with an "
         "optional subdivision, like \"DE\" or \"US-CA\""));
   };
   if (region.size() < 2 || !absl::ascii_isupper(region[0]) ||
@@ -155,8 +155,9 @@ std::string Quoted(absl::string_view value) {
     uint32_t cp;
     size_t len = DecodeUtf8(value, i, &cp);
     if (len == 0 || IsControl(cp)) {
-      absl::StrAppend(&out, "\\x",
-                      absl::Hex(static_cast<uint8_t>(value[i]), absl::kZeroPad2));
+      absl::StrAppend(
+          &out, "\\x",
+          absl::Hex(static_cast<uint8_t>(value[i]), absl::kZeroPad2));
       ++i;
       continue;
     }
@@ -179,9 +180,9 @@ absl::Status ValidateCategoryId(absl::string_view id, absl::string_view field) {
     ok = ok && (absl::ascii_islower(c) || absl::ascii_isdigit(c) || c == '_');
   }
   if (!ok) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        field, " must match [a-z][a-z0-9_]* and be at most ",
-        kMaxCategoryIdBytes, " characters"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, " must match [a-z][a-z0-9_]* and be at most ",
+                     kMaxCategoryIdBytes, " characters"));
   }
   return absl::OkStatus();
 }

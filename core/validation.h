@@ -6,9 +6,9 @@
 
 #include <cstddef>
 #include <string>
-#include "absl/strings/string_view.h"
 
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 
 namespace consentd {
 
@@ -25,12 +25,13 @@ bool IsValidUtf8(absl::string_view s);
 // A non-empty opaque identifier of at most `max_bytes` bytes: valid UTF-8
 // without control characters (U+0000..U+001F, U+007F..U+009F). Used for
 // subject ids and cookie names.
-absl::Status ValidateIdentifier(absl::string_view value, absl::string_view field,
-                                size_t max_bytes);
+absl::Status ValidateIdentifier(absl::string_view value,
+                                absl::string_view field, size_t max_bytes);
 
 // A subject id: ValidateIdentifier with kMaxSubjectIdBytes, and not in the
 // namespace "erased:" that erasure gives pseudonymised records.
-absl::Status ValidateSubjectId(absl::string_view value, absl::string_view field);
+absl::Status ValidateSubjectId(absl::string_view value,
+                               absl::string_view field);
 
 // Like ValidateIdentifier, but the empty string is allowed (optional field).
 absl::Status ValidateOptionalIdentifier(absl::string_view value,

@@ -21,7 +21,8 @@ constexpr size_t kMaxMessageBytes = 512 * 1024;
 constexpr int kMaxSubjectEvents = 10000;
 
 consent::v1::ConsentSource SourceToProto(const std::string& name) {
-  for (int s = consent::v1::SOURCE_BANNER; s <= consent::v1::SOURCE_IMPORT; ++s) {
+  for (int s = consent::v1::SOURCE_BANNER; s <= consent::v1::SOURCE_IMPORT;
+       ++s) {
     if (SourceName(static_cast<ConsentSource>(s)) == name) {
       return static_cast<consent::v1::ConsentSource>(s);
     }
@@ -77,7 +78,9 @@ class ExportReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
  public:
   ExportReactor(const ServiceContext& ctx, AuditExportFilter filter,
                 int64_t after_sequence, absl::Time start)
-      : ctx_(ctx), filter_(std::move(filter)), after_(after_sequence),
+      : ctx_(ctx),
+        filter_(std::move(filter)),
+        after_(after_sequence),
         start_(start) {
     FetchNext();
   }
@@ -194,7 +197,9 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* AuditServiceImpl::ExportAuditLog(
     // A reactor that only finishes.
     class Failed final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
      public:
-      explicit Failed(const absl::Status& status) { Finish(ToGrpcStatus(status)); }
+      explicit Failed(const absl::Status& status) {
+        Finish(ToGrpcStatus(status));
+      }
       void OnDone() override { delete this; }
     };
     ctx_.metrics->RpcHandled(Rpc::kExportAuditLog, ToGrpcStatus(s).error_code(),
@@ -254,21 +259,22 @@ grpc::ServerUnaryReactor* AuditServiceImpl::EraseSubject(
   }
   return RunQueued(ctx_.work, call,
                    [this, req, response, actor = caller->principal]() {
-    const absl::Time now = ctx_.clock->Now();
-    absl::StatusOr<ErasureOutcome> erased =
-        ctx_.audit->Erase(req.subject_id(), actor, now);
-    // Whatever the outcome, this replica forgets the subject at once.
-    ctx_.cache->Erase(req.subject_id());
-    if (!erased.ok()) return ToGrpcStatus(erased.status());
-    spdlog::info("erased a subject (pseudonym {}, erasure {})",
-                 erased->pseudonym, erased->erasure);
-    consent::v1::EraseSubjectResponse out;
-    out.set_subject_pseudonym(erased->pseudonym);
-    out.set_decisions_erased(erased->decisions);
-    out.set_audit_events_erased(erased->audit_events);
-    SetTimestamp(now, out.mutable_erased_at());
-    return SerializeResponse(out, response);
-  });
+                     const absl::Time now = ctx_.clock->Now();
+                     absl::StatusOr<ErasureOutcome> erased =
+                         ctx_.audit->Erase(req.subject_id(), actor, now);
+                     // Whatever the outcome, this replica forgets the subject
+                     // at once.
+                     ctx_.cache->Erase(req.subject_id());
+                     if (!erased.ok()) return ToGrpcStatus(erased.status());
+                     spdlog::info("erased a subject (pseudonym {}, erasure {})",
+                                  erased->pseudonym, erased->erasure);
+                     consent::v1::EraseSubjectResponse out;
+                     out.set_subject_pseudonym(erased->pseudonym);
+                     out.set_decisions_erased(erased->decisions);
+                     out.set_audit_events_erased(erased->audit_events);
+                     SetTimestamp(now, out.mutable_erased_at());
+                     return SerializeResponse(out, response);
+                   });
 }
 
 grpc::ServerUnaryReactor* AuditServiceImpl::ExportSubjectData(

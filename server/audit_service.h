@@ -8,12 +8,14 @@
 
 namespace consentd {
 
-using AuditServiceBase = consent::v1::AuditService::WithRawCallbackMethod_GetHistory<
-    consent::v1::AuditService::WithRawCallbackMethod_ExportAuditLog<
-        consent::v1::AuditService::WithRawCallbackMethod_VerifyAuditLog<
-            consent::v1::AuditService::WithRawCallbackMethod_EraseSubject<
-                consent::v1::AuditService::WithRawCallbackMethod_ExportSubjectData<
-                    consent::v1::AuditService::Service>>>>>;
+using AuditServiceBase =
+    consent::v1::AuditService::WithRawCallbackMethod_GetHistory<
+        consent::v1::AuditService::WithRawCallbackMethod_ExportAuditLog<
+            consent::v1::AuditService::WithRawCallbackMethod_VerifyAuditLog<
+                consent::v1::AuditService::WithRawCallbackMethod_EraseSubject<
+                    consent::v1::AuditService::
+                        WithRawCallbackMethod_ExportSubjectData<
+                            consent::v1::AuditService::Service>>>>>;
 
 // Thread-safe. All work runs on the work queue; an export holds one page of
 // events in memory at a time, however long the log.

@@ -88,9 +88,9 @@ absl::StatusOr<consent::v1::Policy> ParsePolicyJson(absl::string_view json,
       google::protobuf::StringPiece(json.data(), json.size()), &policy,
       options);
   if (!status.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        origin, ": not a consent.v1.Policy in protobuf JSON: ",
-        std::string(status.message())));
+    return absl::InvalidArgumentError(
+        absl::StrCat(origin, ": not a consent.v1.Policy in protobuf JSON: ",
+                     std::string(status.message())));
   }
   return policy;
 }

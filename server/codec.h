@@ -4,9 +4,9 @@
 #define CONSENTD_SERVER_CODEC_H_
 
 #include <string>
-#include "absl/strings/string_view.h"
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "consent/v1/consent.pb.h"
 #include "consent/v1/policy.pb.h"

@@ -34,8 +34,10 @@ void Coherence::OnDisconnected(const std::string& why) {
   cache_->Distrust();
   metrics_->SetListenerConnected(false);
   health_->SetDatabaseReachable(false);
-  spdlog::warn("change listener lost ({}): checks read PostgreSQL until it "
-               "is back", why);
+  spdlog::warn(
+      "change listener lost ({}): checks read PostgreSQL until it "
+      "is back",
+      why);
 }
 
 void Coherence::OnCaughtUp(absl::Time sent_at) {
@@ -51,8 +53,10 @@ void Coherence::ReloadPolicies() {
   health_->SetPolicyLoaded(policies_->Get()->current() != nullptr);
   if (!s.ok()) {
     cache_->Distrust();
-    spdlog::warn("reloading policies failed, checks read PostgreSQL until it "
-                 "succeeds: {}", s.ToString());
+    spdlog::warn(
+        "reloading policies failed, checks read PostgreSQL until it "
+        "succeeds: {}",
+        s.ToString());
   }
 }
 

@@ -63,17 +63,17 @@ void FillCheck(const EvaluationContext& eval, const SubjectState& subject,
   out->set_max_age_seconds(v.max_age_seconds);
   out->set_consent_version(subject.consent_version);
   out->set_policy_version(eval.policy->version());
-  metrics->CountCheck(
-      v.reason, v.cookie == nullptr
-                    ? nullptr
-                    : &eval.policy->categories()[v.cookie->category]);
+  metrics->CountCheck(v.reason,
+                      v.cookie == nullptr
+                          ? nullptr
+                          : &eval.policy->categories()[v.cookie->category]);
 }
 
 }  // namespace
 
 EvaluationContext ConsentServiceImpl::Evaluation(const PolicySnapshot& policies,
-                                                const std::string& region,
-                                                bool gpc) const {
+                                                 const std::string& region,
+                                                 bool gpc) const {
   return EvaluationContext{policies.current(), ctx_.regions->Lookup(region),
                            gpc, ctx_.clock->Now(), ctx_.consent_ttl};
 }
@@ -102,9 +102,8 @@ absl::StatusOr<SubjectState> ConsentServiceImpl::ReadThrough(
   return state;
 }
 
-void ConsentServiceImpl::WithSubject(const Call& call,
-                                     Snapshot snapshot, SubjectQuery query,
-                                     Answer answer) {
+void ConsentServiceImpl::WithSubject(const Call& call, Snapshot snapshot,
+                                     SubjectQuery query, Answer answer) {
   std::optional<SubjectState> cached;
   ctx_.cache->Read(query.subject_id,
                    [&](const SubjectState& s) { cached = s; });
@@ -121,8 +120,8 @@ void ConsentServiceImpl::WithSubject(const Call& call,
   }
   ctx_.metrics->CountCacheMiss();
   absl::Status queued = ctx_.work->Submit(
-      [this, call, snapshot = std::move(snapshot),
-       query = std::move(query), answer = std::move(answer)]() mutable {
+      [this, call, snapshot = std::move(snapshot), query = std::move(query),
+       answer = std::move(answer)]() mutable {
         if (call.context()->IsCancelled()) {
           call.Finish(ToGrpcStatus(absl::CancelledError(
               "the call was cancelled or timed out before it ran")));
@@ -163,14 +162,14 @@ grpc::ServerUnaryReactor* ConsentServiceImpl::CheckCookie(
   absl::StatusOr<Snapshot> snapshot = CurrentPolicy(ctx_.policies);
   if (!snapshot.ok()) return call.Fail(snapshot.status());
 
-  SubjectQuery query{std::move(*req.mutable_subject_id()),
-                     req.min_consent_version(),
-                     SubjectIndependent(*(*snapshot)->current(),
-                                        req.cookie_name())};
+  SubjectQuery query{
+      std::move(*req.mutable_subject_id()), req.min_consent_version(),
+      SubjectIndependent(*(*snapshot)->current(), req.cookie_name())};
   Answer answer = [this, req = std::move(req), response](
                       const SubjectState& subject,
                       const PolicySnapshot& policies) {
-    const EvaluationContext eval = Evaluation(policies, req.region(), req.gpc());
+    const EvaluationContext eval =
+        Evaluation(policies, req.region(), req.gpc());
     consent::v1::CheckCookieResponse out;
     FillCheck(eval, subject, req.cookie_name(), ctx_.metrics, &out);
     return SerializeResponse(out, response);
@@ -202,7 +201,8 @@ grpc::ServerUnaryReactor* ConsentServiceImpl::CheckCookies(
   Answer answer = [this, req = std::move(req), response](
                       const SubjectState& subject,
                       const PolicySnapshot& policies) {
-    const EvaluationContext eval = Evaluation(policies, req.region(), req.gpc());
+    const EvaluationContext eval =
+        Evaluation(policies, req.region(), req.gpc());
     consent::v1::CheckCookiesResponse out;
     out.mutable_results()->Reserve(req.cookie_names_size());
     for (const std::string& name : req.cookie_names()) {
@@ -248,12 +248,11 @@ grpc::ServerUnaryReactor* ConsentServiceImpl::RecordConsent(
     absl::StatusOr<Snapshot> snapshot =
         ctx_.policies->FindVersion(d.policy_version);
     if (!snapshot.ok()) {
-      call.Finish(ToGrpcStatus(
-          absl::IsNotFound(snapshot.status())
-              ? absl::InvalidArgumentError(absl::StrCat(
-                    "policy_version \"", d.policy_version,
-                    "\" is not a published policy"))
-              : snapshot.status()));
+      call.Finish(ToGrpcStatus(absl::IsNotFound(snapshot.status())
+                                   ? absl::InvalidArgumentError(absl::StrCat(
+                                         "policy_version \"", d.policy_version,
+                                         "\" is not a published policy"))
+                                   : snapshot.status()));
       return;
     }
     const CompiledPolicy& policy =
@@ -264,8 +263,7 @@ grpc::ServerUnaryReactor* ConsentServiceImpl::RecordConsent(
     }
     // Stamped when the write runs, not when it was queued. PostgreSQL keeps
     // microseconds: truncate so the answer equals the record.
-    d.recorded_at =
-        absl::FromUnixMicros(absl::ToUnixMicros(ctx_.clock->Now()));
+    d.recorded_at = absl::FromUnixMicros(absl::ToUnixMicros(ctx_.clock->Now()));
     const ConsentCache::FillToken token = ctx_.cache->BeginFill(d.subject_id);
     std::string subject = d.subject_id;
     const ConsentSource source = d.source;
@@ -273,8 +271,8 @@ grpc::ServerUnaryReactor* ConsentServiceImpl::RecordConsent(
     // holding this decision committed.
     ctx_.committer->Submit(
         std::move(d), CallDeadline(*call.context()),
-        [this, call, response, token, source, subject = std::move(subject)](
-            absl::StatusOr<RecordOutcome> outcome) {
+        [this, call, response, token, source,
+         subject = std::move(subject)](absl::StatusOr<RecordOutcome> outcome) {
           if (!outcome.ok()) {
             // The write may have committed (outcome unknown) or raced
             // another: the next check reads PostgreSQL rather than trust

@@ -13,11 +13,12 @@
 
 namespace consentd {
 
-using ConsentServiceBase = consent::v1::ConsentService::WithRawCallbackMethod_CheckCookie<
-    consent::v1::ConsentService::WithRawCallbackMethod_CheckCookies<
-        consent::v1::ConsentService::WithRawCallbackMethod_RecordConsent<
-            consent::v1::ConsentService::WithRawCallbackMethod_GetConsent<
-                consent::v1::ConsentService::Service>>>>;
+using ConsentServiceBase =
+    consent::v1::ConsentService::WithRawCallbackMethod_CheckCookie<
+        consent::v1::ConsentService::WithRawCallbackMethod_CheckCookies<
+            consent::v1::ConsentService::WithRawCallbackMethod_RecordConsent<
+                consent::v1::ConsentService::WithRawCallbackMethod_GetConsent<
+                    consent::v1::ConsentService::Service>>>>;
 
 // Thread-safe; handlers never block a gRPC thread on the database.
 class ConsentServiceImpl final : public ConsentServiceBase {
@@ -51,8 +52,8 @@ class ConsentServiceImpl final : public ConsentServiceBase {
   // at version >= min_version is known: inline on a cache hit, otherwise on
   // the work queue after reading PostgreSQL (which fills the cache).
   // `snapshot` is the policy snapshot `query.independent` was decided with.
-  using Answer = absl::AnyInvocable<grpc::Status(
-      const SubjectState&, const PolicySnapshot&) &&>;
+  using Answer = absl::AnyInvocable<grpc::Status(const SubjectState&,
+                                                 const PolicySnapshot&) &&>;
   void WithSubject(const Call& call,
                    std::shared_ptr<const PolicySnapshot> snapshot,
                    SubjectQuery query, Answer answer);

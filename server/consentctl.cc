@@ -3,8 +3,8 @@
 //
 // Exit codes: 0 success (for `check`: every cookie allowed), 1 `check`
 // answered denied for some cookie, 2 usage error, 3 the call failed.
-#include <grpcpp/grpcpp.h>
 #include <google/protobuf/util/json_util.h>
+#include <grpcpp/grpcpp.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -32,8 +32,7 @@
 
 ABSL_FLAG(std::string, addr, "",
           "consentd address (default $CONSENTD_ADDR or localhost:50051).");
-ABSL_FLAG(std::string, token, "",
-          "Bearer token (default $CONSENTD_TOKEN).");
+ABSL_FLAG(std::string, token, "", "Bearer token (default $CONSENTD_TOKEN).");
 ABSL_FLAG(absl::Duration, timeout, absl::Seconds(10), "Deadline per call.");
 ABSL_FLAG(std::string, tls_ca, "",
           "PEM CA bundle to verify consentd's certificate: connect with TLS.");
@@ -44,7 +43,8 @@ ABSL_FLAG(bool, wait_for_ready, false,
           "Wait (up to --timeout) for consentd to come up instead of failing "
           "at once when it is not reachable.");
 ABSL_FLAG(std::string, region, "", "Region, e.g. DE or US-CA.");
-ABSL_FLAG(bool, gpc, false, "The request carries a Global Privacy Control signal.");
+ABSL_FLAG(bool, gpc, false,
+          "The request carries a Global Privacy Control signal.");
 ABSL_FLAG(int64_t, min_consent_version, 0,
           "check/get: never answer from an older version (read-your-writes).");
 ABSL_FLAG(std::string, source, "api",
@@ -54,19 +54,24 @@ ABSL_FLAG(std::string, policy_version, "",
 ABSL_FLAG(std::string, idempotency_key, "", "record: idempotency key.");
 ABSL_FLAG(int64_t, expected_version, 0,
           "record: fail with ABORTED unless the subject is at this version.");
-ABSL_FLAG(std::string, user_agent, "",
-          "record: the subject's user agent (the audit log keeps a keyed hash).");
-ABSL_FLAG(std::string, ip, "",
-          "record: the subject's IP address (the audit log keeps a keyed hash).");
-ABSL_FLAG(std::string, subject, "", "audit export: only this subject's events.");
+ABSL_FLAG(
+    std::string, user_agent, "",
+    "record: the subject's user agent (the audit log keeps a keyed hash).");
+ABSL_FLAG(
+    std::string, ip, "",
+    "record: the subject's IP address (the audit log keeps a keyed hash).");
+ABSL_FLAG(std::string, subject, "",
+          "audit export: only this subject's events.");
 ABSL_FLAG(std::string, since, "",
           "audit export: events recorded at or after this time (RFC 3339 or "
           "YYYY-MM-DD, UTC).");
 ABSL_FLAG(std::string, until, "",
           "audit export: events recorded before this time.");
 ABSL_FLAG(std::string, format, "jsonl", "audit export: jsonl or csv.");
-ABSL_FLAG(std::string, out, "", "audit export: write to this file (default stdout).");
-ABSL_FLAG(int64_t, after_sequence, 0, "audit export: start after this sequence.");
+ABSL_FLAG(std::string, out, "",
+          "audit export: write to this file (default stdout).");
+ABSL_FLAG(int64_t, after_sequence, 0,
+          "audit export: start after this sequence.");
 ABSL_FLAG(bool, resume, false,
           "audit export: continue the export in --out after its last event.");
 ABSL_FLAG(bool, yes, false, "subject erase: confirm the erasure.");
@@ -145,7 +150,8 @@ std::string ReadFileOrEmpty(const std::string& path) {
 
 // A token as given, without a "Bearer " a user may have copied with it.
 std::string BareToken(std::string token) {
-  if (token.size() > 7 && absl::EqualsIgnoreCase(token.substr(0, 7), "bearer ")) {
+  if (token.size() > 7 &&
+      absl::EqualsIgnoreCase(token.substr(0, 7), "bearer ")) {
     token = token.substr(7);
   }
   return token;
@@ -166,10 +172,10 @@ std::shared_ptr<grpc::ChannelCredentials> Credentials() {
 class Client {
  public:
   Client()
-      : channel_(grpc::CreateCustomChannel(
-            EnvOr(absl::GetFlag(FLAGS_addr), "CONSENTD_ADDR",
-                  "localhost:50051"),
-            Credentials(), ChannelArguments())),
+      : channel_(
+            grpc::CreateCustomChannel(EnvOr(absl::GetFlag(FLAGS_addr),
+                                            "CONSENTD_ADDR", "localhost:50051"),
+                                      Credentials(), ChannelArguments())),
         consent_(consent::v1::ConsentService::NewStub(channel_)),
         policy_(consent::v1::PolicyService::NewStub(channel_)),
         audit_(consent::v1::AuditService::NewStub(channel_)),
@@ -177,8 +183,8 @@ class Client {
             EnvOr(absl::GetFlag(FLAGS_token), "CONSENTD_TOKEN", ""))) {}
 
   void Prepare(grpc::ClientContext* context) const {
-    context->set_deadline(absl::ToChronoTime(
-        absl::Now() + absl::GetFlag(FLAGS_timeout)));
+    context->set_deadline(
+        absl::ToChronoTime(absl::Now() + absl::GetFlag(FLAGS_timeout)));
     context->set_wait_for_ready(absl::GetFlag(FLAGS_wait_for_ready));
     if (!token_.empty()) {
       context->AddMetadata("authorization", "Bearer " + token_);
@@ -198,11 +204,23 @@ class Client {
 };
 
 int Failed(const grpc::Status& status) {
-  static const char* const kCodes[] = {
-      "OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED",
-      "NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED",
-      "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED",
-      "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED"};
+  static const char* const kCodes[] = {"OK",
+                                       "CANCELLED",
+                                       "UNKNOWN",
+                                       "INVALID_ARGUMENT",
+                                       "DEADLINE_EXCEEDED",
+                                       "NOT_FOUND",
+                                       "ALREADY_EXISTS",
+                                       "PERMISSION_DENIED",
+                                       "RESOURCE_EXHAUSTED",
+                                       "FAILED_PRECONDITION",
+                                       "ABORTED",
+                                       "OUT_OF_RANGE",
+                                       "UNIMPLEMENTED",
+                                       "INTERNAL",
+                                       "UNAVAILABLE",
+                                       "DATA_LOSS",
+                                       "UNAUTHENTICATED"};
   const int code = status.error_code();
   std::cerr << "consentctl: "
             << (code >= 0 && code <= 16 ? kCodes[code] : "UNKNOWN") << ": "
@@ -225,7 +243,8 @@ void PrintJson(const google::protobuf::Message& message) {
 
 std::string Name(const google::protobuf::EnumDescriptor* type, int value,
                  absl::string_view prefix) {
-  const google::protobuf::EnumValueDescriptor* v = type->FindValueByNumber(value);
+  const google::protobuf::EnumValueDescriptor* v =
+      type->FindValueByNumber(value);
   if (v == nullptr) return absl::StrCat(value);
   std::string name = v->name();
   if (absl::StartsWith(name, prefix)) name = name.substr(prefix.size());
@@ -271,7 +290,8 @@ int Check(Client& client, const std::vector<char*>& args) {
     one.set_region(request.region());
     one.set_gpc(request.gpc());
     one.set_min_consent_version(request.min_consent_version());
-    status = client.consent().CheckCookie(&context, one, response.add_results());
+    status =
+        client.consent().CheckCookie(&context, one, response.add_results());
   } else {
     status = client.consent().CheckCookies(&context, request, &response);
   }
@@ -334,10 +354,10 @@ int Record(Client& client, const std::vector<char*>& args) {
   if (version.empty()) {
     absl::StatusOr<std::string> current = CurrentPolicyVersion(client);
     if (!current.ok()) {
-      return Failed(grpc::Status(
-          static_cast<grpc::StatusCode>(current.status().code()),
-          absl::StrCat("cannot find the current policy: ",
-                       current.status().message())));
+      return Failed(
+          grpc::Status(static_cast<grpc::StatusCode>(current.status().code()),
+                       absl::StrCat("cannot find the current policy: ",
+                                    current.status().message())));
     }
     version = *current;
   }
@@ -382,8 +402,8 @@ int Get(Client& client, const std::vector<char*>& args) {
     PrintJson(r);
     return 0;
   }
-  std::cout << "subject " << args[1] << ": consent_version="
-            << r.consent_version();
+  std::cout << "subject " << args[1]
+            << ": consent_version=" << r.consent_version();
   if (r.consent_version() > 0) {
     std::cout << " decided under policy " << r.policy_version() << " at "
               << FormatTime(r.decided_at());
@@ -401,14 +421,16 @@ int Get(Client& client, const std::vector<char*>& args) {
                     ? "; banner required (no valid decision for: " +
                           absl::StrJoin(undecided, ", ") + ")"
                     : "; no banner needed");
-  if (r.has_expires_at()) std::cout << "; expires " << FormatTime(r.expires_at());
+  if (r.has_expires_at())
+    std::cout << "; expires " << FormatTime(r.expires_at());
   std::cout << "\n";
   for (const consent::v1::CategoryConsent& c : r.categories()) {
     std::cout << "  " << c.category() << ": "
               << Name(consent::v1::CategoryState_descriptor(), c.state(),
                       "STATE_")
               << (c.allowed() ? " (allowed)" : " (denied)");
-    if (c.has_decided_at()) std::cout << " decided " << FormatTime(c.decided_at());
+    if (c.has_decided_at())
+      std::cout << " decided " << FormatTime(c.decided_at());
     std::cout << "\n";
   }
   return 0;
@@ -430,8 +452,10 @@ int Policy(Client& client, const std::vector<char*>& args) {
     if (absl::GetFlag(FLAGS_json)) {
       PrintJson(r);
     } else {
-      std::cout << (r.created() ? "published policy " : "already published: policy ")
-                << r.version() << " at " << FormatTime(r.published_at()) << "\n";
+      std::cout << (r.created() ? "published policy "
+                                : "already published: policy ")
+                << r.version() << " at " << FormatTime(r.published_at())
+                << "\n";
     }
     return 0;
   }
@@ -502,7 +526,8 @@ int History(Client& client, const std::vector<char*>& args) {
     }
     std::cout << absl::StrJoin(named, " ") << "\n    standing after:";
     for (const consent::v1::CategoryValue& v : d.standing()) {
-      std::cout << " " << v.category() << "=" << (v.granted() ? "granted" : "denied");
+      std::cout << " " << v.category() << "="
+                << (v.granted() ? "granted" : "denied");
     }
     std::cout << "\n";
   }
@@ -534,17 +559,18 @@ std::string FormatEvent(const consent::v1::AuditEvent& e, bool csv) {
     (void)google::protobuf::util::MessageToJsonString(e, &json, options);
     return json;
   }
-  return absl::StrCat(
-      e.sequence(), ",", e.event_id(), ",", CsvField(e.action()), ",",
-      CsvField(e.subject_id()), ",", CsvField(e.subject_pseudonym()), ",",
-      CsvField(e.actor()), ",", FormatTime(e.recorded_at()), ",",
-      CsvField(e.key_id()), ",", e.event_mac(), ",", e.chain_mac(), ",",
-      CsvField(e.payload()));
+  return absl::StrCat(e.sequence(), ",", e.event_id(), ",",
+                      CsvField(e.action()), ",", CsvField(e.subject_id()), ",",
+                      CsvField(e.subject_pseudonym()), ",", CsvField(e.actor()),
+                      ",", FormatTime(e.recorded_at()), ",",
+                      CsvField(e.key_id()), ",", e.event_mac(), ",",
+                      e.chain_mac(), ",", CsvField(e.payload()));
 }
 
 // The sequence of the last complete event in an export file, or 0. A last
 // line cut short (an export interrupted mid-write) is removed first.
-absl::StatusOr<int64_t> LastExportedSequence(const std::string& path, bool csv) {
+absl::StatusOr<int64_t> LastExportedSequence(const std::string& path,
+                                             bool csv) {
   std::string text;
   {
     std::ifstream in(path, std::ios::binary);
@@ -554,9 +580,8 @@ absl::StatusOr<int64_t> LastExportedSequence(const std::string& path, bool csv) 
     text = buffer.str();
   }
   if (!text.empty() && text.back() != '\n') {
-    const size_t keep = text.rfind('\n') == std::string::npos
-                            ? 0
-                            : text.rfind('\n') + 1;
+    const size_t keep =
+        text.rfind('\n') == std::string::npos ? 0 : text.rfind('\n') + 1;
     std::filesystem::resize_file(path, keep);
     text.resize(keep);
     std::cerr << "consentctl: removed an incomplete last line from " << path
@@ -570,7 +595,8 @@ absl::StatusOr<int64_t> LastExportedSequence(const std::string& path, bool csv) 
   int64_t sequence = 0;
   if (csv) {
     if (!absl::SimpleAtoi(last.substr(0, last.find(',')), &sequence)) {
-      return absl::InvalidArgumentError("the last line of --out is not an event");
+      return absl::InvalidArgumentError(
+          "the last line of --out is not an event");
     }
     return sequence;
   }
@@ -589,7 +615,8 @@ absl::StatusOr<absl::Time> ParseWhen(const std::string& text) {
     return t;
   }
   return absl::InvalidArgumentError(
-      absl::StrCat("\"", text, "\" is not a time like 2026-01-12 or "
+      absl::StrCat("\"", text,
+                   "\" is not a time like 2026-01-12 or "
                    "2026-01-12T10:00:00Z"));
 }
 
@@ -602,11 +629,12 @@ int AuditExport() {
   consent::v1::ExportAuditLogRequest request;
   request.set_subject_id(absl::GetFlag(FLAGS_subject));
   for (const auto& [flag, name] : {std::make_pair(&FLAGS_since, "since"),
-                                    std::make_pair(&FLAGS_until, "until")}) {
+                                   std::make_pair(&FLAGS_until, "until")}) {
     const std::string text = absl::GetFlag(*flag);
     if (text.empty()) continue;
     absl::StatusOr<absl::Time> t = ParseWhen(text);
-    if (!t.ok()) return Usage(absl::StrCat("--", name, ": ", t.status().message()));
+    if (!t.ok())
+      return Usage(absl::StrCat("--", name, ": ", t.status().message()));
     SetTimestamp(*t, std::string(name) == "since" ? request.mutable_since()
                                                   : request.mutable_until());
   }
@@ -636,8 +664,8 @@ int AuditExport() {
   const std::string token =
       BareToken(EnvOr(absl::GetFlag(FLAGS_token), "CONSENTD_TOKEN", ""));
   if (!token.empty()) context.AddMetadata("authorization", "Bearer " + token);
-  std::unique_ptr<grpc::ClientReader<consent::v1::ExportAuditLogResponse>> reader =
-      client.audit().ExportAuditLog(&context, request);
+  std::unique_ptr<grpc::ClientReader<consent::v1::ExportAuditLogResponse>>
+      reader = client.audit().ExportAuditLog(&context, request);
   consent::v1::ExportAuditLogResponse batch;
   int64_t exported = 0;
   absl::Time last_progress = absl::Now();
@@ -659,8 +687,8 @@ int AuditExport() {
             << (exported > 0 ? absl::StrCat(", last sequence ", after) : "")
             << (out_path.empty() ? "" : " to " + out_path) << "\n";
   if (!status.ok()) {
-    std::cerr << "resume with --resume --out=FILE (or --after_sequence=" << after
-              << ")\n";
+    std::cerr << "resume with --resume --out=FILE (or --after_sequence="
+              << after << ")\n";
     return Failed(status);
   }
   return 0;

@@ -1,15 +1,13 @@
 #include "server/consentd.h"
 
-#include <algorithm>
-
+#include <arpa/inet.h>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server_builder.h>
 #include <prometheus/exposer.h>
 
-#include <arpa/inet.h>
-
+#include <algorithm>
 #include <mutex>
 
 #include "absl/strings/match.h"
@@ -59,7 +57,8 @@ absl::StatusOr<std::unique_ptr<Consentd>> Consentd::Start(const Config& config,
   if (!config.tls && !config.allow_insecure_listen &&
       !IsLoopback(config.listen)) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "--listen=", config.listen, " is not a loopback address: serve it "
+        "--listen=", config.listen,
+        " is not a loopback address: serve it "
         "with TLS (--tls_cert, --tls_key) or pass --allow_insecure_listen"));
   }
   d->auth_ = std::make_unique<Authenticator>(config.tokens);
@@ -77,19 +76,20 @@ absl::StatusOr<std::unique_ptr<Consentd>> Consentd::Start(const Config& config,
                migrated->schema_version, migrated->applied);
 
   d->metrics_ = std::make_unique<Metrics>();
-  absl::StatusOr<std::unique_ptr<Database>> db = Database::Open(
-      DatabaseOptions{.url = config.database_url,
-                      .pool_size =
-                          config.db_pool_size + config.write_committers,
-                      .observer = d->metrics_.get()});
+  absl::StatusOr<std::unique_ptr<Database>> db = Database::Open(DatabaseOptions{
+      .url = config.database_url,
+      .pool_size = config.db_pool_size + config.write_committers,
+      .observer = d->metrics_.get()});
   if (!db.ok()) return db.status();
   d->db_ = *std::move(db);
   d->store_ = std::make_unique<ConsentStore>(
       d->db_.get(), config.audit_log ? config.audit_keys.get() : nullptr);
-  d->audit_ = std::make_unique<AuditStore>(d->db_.get(), config.audit_keys.get());
+  d->audit_ =
+      std::make_unique<AuditStore>(d->db_.get(), config.audit_keys.get());
   if (!config.audit_log) {
-    spdlog::warn("the audit log is OFF (--audit_log=false): changes are not "
-                 "recorded as evidence. Use this only to measure its cost.");
+    spdlog::warn(
+        "the audit log is OFF (--audit_log=false): changes are not "
+        "recorded as evidence. Use this only to measure its cost.");
   }
   d->policies_ = std::make_unique<PolicyRegistry>(d->store_.get());
   // Checks are served once a policy is loaded, however it was loaded (at
@@ -109,21 +109,23 @@ absl::StatusOr<std::unique_ptr<Consentd>> Consentd::Start(const Config& config,
       absl::StatusOr<PublishOutcome> published =
           d->policies_->Publish(policy, "bootstrap", clock->Now());
       if (absl::IsAlreadyExists(published.status())) {
-        spdlog::warn("bootstrap policy {} exists with other content; kept "
-                     "the published one",
-                     policy.version());
+        spdlog::warn(
+            "bootstrap policy {} exists with other content; kept "
+            "the published one",
+            policy.version());
       } else if (!published.ok()) {
-        return absl::Status(published.status().code(),
-                            absl::StrCat("bootstrap policy: ",
-                                         published.status().message()));
+        return absl::Status(
+            published.status().code(),
+            absl::StrCat("bootstrap policy: ", published.status().message()));
       } else {
         spdlog::info("published bootstrap policy {}", policy.version());
       }
     }
   }
   if (d->policies_->Get()->current() == nullptr) {
-    spdlog::warn("no cookie policy is published: checks will fail until one "
-                 "is (PolicyService.PublishPolicy or --bootstrap_policy)");
+    spdlog::warn(
+        "no cookie policy is published: checks will fail until one "
+        "is (PolicyService.PublishPolicy or --bootstrap_policy)");
   }
 
   // Trust in the cache is measured on a clock that never jumps, whatever
@@ -144,16 +146,17 @@ absl::StatusOr<std::unique_ptr<Consentd>> Consentd::Start(const Config& config,
           .heartbeat_interval = heartbeat,
           .dead_after = std::max(absl::Seconds(5), 4 * heartbeat)},
       d->coherence_.get());
-  d->work_ = std::make_unique<WorkQueue>(config.db_pool_size,
-                                         config.max_queued_tasks);
+  d->work_ =
+      std::make_unique<WorkQueue>(config.db_pool_size, config.max_queued_tasks);
   Metrics* metrics = d->metrics_.get();
   d->committer_ = std::make_unique<GroupCommitter>(
       d->store_.get(),
       GroupCommitter::Options{
           .committers = config.write_committers,
           .max_batch = static_cast<size_t>(config.write_batch_max),
-          .observe_batch =
-              [metrics](size_t size) { metrics->ObserveWriteBatch(size); }});
+          .observe_batch = [metrics](size_t size) {
+            metrics->ObserveWriteBatch(size);
+          }});
   const ServiceContext ctx{d->auth_.get(),
                            d->store_.get(),
                            d->committer_.get(),
@@ -175,7 +178,8 @@ absl::StatusOr<std::unique_ptr<Consentd>> Consentd::Start(const Config& config,
   if (config.audit_verify_interval > absl::ZeroDuration()) {
     AuditStore* audit = d->audit_.get();
     d->verifier_ = std::make_unique<Periodic>(
-        config.audit_verify_interval, [audit, metrics] {
+        config.audit_verify_interval,
+        [audit, metrics] {
           absl::StatusOr<AuditVerification> v = audit->Verify();
           if (!v.ok()) {
             spdlog::warn("periodic audit verification could not run: {}",
@@ -210,11 +214,12 @@ absl::StatusOr<std::unique_ptr<Consentd>> Consentd::Start(const Config& config,
 
   if (!config.metrics_listen.empty()) {
     try {
-      d->exposer_ = std::make_unique<prometheus::Exposer>(config.metrics_listen);
+      d->exposer_ =
+          std::make_unique<prometheus::Exposer>(config.metrics_listen);
     } catch (const std::exception& e) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "--metrics_listen: cannot serve metrics on ", config.metrics_listen,
-          ": ", e.what()));
+      return absl::FailedPreconditionError(
+          absl::StrCat("--metrics_listen: cannot serve metrics on ",
+                       config.metrics_listen, ": ", e.what()));
     }
     d->exposer_->RegisterCollectable(d->metrics_->registry());
     d->exposer_->RegisterCollectable(d->metrics_->scrape_collectable());
@@ -234,30 +239,30 @@ absl::StatusOr<std::unique_ptr<Consentd>> Consentd::Start(const Config& config,
   builder.AddChannelArgument(
       GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10000);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
-  builder.AddListeningPort(config.listen, ServerCredentials(config),
-                           &d->port_);
+  builder.AddListeningPort(config.listen, ServerCredentials(config), &d->port_);
   builder.RegisterService(d->consent_service_.get());
   builder.RegisterService(d->policy_service_.get());
   builder.RegisterService(d->audit_service_.get());
   d->server_ = builder.BuildAndStart();
   if (d->server_ == nullptr || d->port_ == 0) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "--listen: cannot listen on ", config.listen,
-        " (address in use or invalid)"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("--listen: cannot listen on ", config.listen,
+                     " (address in use or invalid)"));
   }
   d->health_.SetPolicyLoaded(d->policies_->Get()->current() != nullptr);
   d->health_.Attach(d->server_->GetHealthCheckService());
   spdlog::info("consentd serving gRPC on port {} ({}), {} credential(s)",
                d->port_,
-               !config.tls                          ? "plaintext"
+               !config.tls                         ? "plaintext"
                : config.tls->client_ca_pem.empty() ? "TLS"
                                                    : "mutual TLS",
                config.tokens->size());
   if (!config.tls) {
-    spdlog::warn("gRPC is served in plaintext on {}: tokens and personal "
-                 "data cross the network unencrypted unless it stays on "
-                 "this host",
-                 config.listen);
+    spdlog::warn(
+        "gRPC is served in plaintext on {}: tokens and personal "
+        "data cross the network unencrypted unless it stays on "
+        "this host",
+        config.listen);
   }
   return d;
 }
@@ -276,7 +281,7 @@ void Consentd::Shutdown(absl::Duration grace, absl::Duration delay) {
     server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
     server_->Wait();
   }
-  work_.reset();  // Runs what is queued, then joins.
+  work_.reset();       // Runs what is queued, then joins.
   committer_.reset();  // Writes and answers what is queued, then joins.
   verifier_.reset();
   listener_.reset();

@@ -14,11 +14,11 @@
 #include "core/consent_cache.h"
 #include "server/audit_service.h"
 #include "server/coherence.h"
-#include "server/health.h"
-#include "server/periodic.h"
 #include "server/config.h"
 #include "server/consent_service.h"
+#include "server/health.h"
 #include "server/metrics.h"
+#include "server/periodic.h"
 #include "server/policy_registry.h"
 #include "server/policy_service.h"
 #include "server/work_queue.h"
@@ -47,7 +47,8 @@ class Consentd {
   // sending), then stops taking calls, lets in-flight calls finish for up to
   // `grace`, and cancels the rest (their writes roll back). Idempotent;
   // concurrent calls wait for the first.
-  void Shutdown(absl::Duration grace, absl::Duration delay = absl::ZeroDuration())
+  void Shutdown(absl::Duration grace,
+                absl::Duration delay = absl::ZeroDuration())
       ABSL_LOCKS_EXCLUDED(shutdown_mu_);
   ~Consentd();
 

@@ -26,8 +26,7 @@ void LogAccess(Rpc rpc, const grpc::Status& status, absl::Duration elapsed,
 // whatever lambda finishes the call.
 class Call {
  public:
-  Call(grpc::CallbackServerContext* context, const ServiceContext& ctx,
-       Rpc rpc)
+  Call(grpc::CallbackServerContext* context, const ServiceContext& ctx, Rpc rpc)
       : context_(context),
         reactor_(context->DefaultReactor()),
         metrics_(ctx.metrics),
@@ -44,7 +43,8 @@ class Call {
   void Finish(const grpc::Status& status) const {
     const absl::Duration elapsed = absl::Now() - start_;
     metrics_->RpcHandled(rpc_, status.error_code(), elapsed);
-    if (access_log_rate_ > 0) LogAccess(rpc_, status, elapsed, access_log_rate_);
+    if (access_log_rate_ > 0)
+      LogAccess(rpc_, status, elapsed, access_log_rate_);
     reactor_->Finish(status);
   }
   // Finishes with `status`; returns the reactor for the handler to return.
@@ -74,9 +74,9 @@ grpc::ServerUnaryReactor* RunQueued(WorkQueue* queue, const Call& call,
 
 // The first step of every handler: who is calling, if they may call this
 // RPC (see Authenticator::Authorize).
-inline absl::StatusOr<Credential> Authorize(const ServiceContext& ctx,
-                                            const grpc::ServerContextBase& context,
-                                            Rpc rpc) {
+inline absl::StatusOr<Credential> Authorize(
+    const ServiceContext& ctx, const grpc::ServerContextBase& context,
+    Rpc rpc) {
   return ctx.auth->Authorize(context, Info(rpc).full_method);
 }
 

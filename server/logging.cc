@@ -7,9 +7,9 @@
 #include <regex>
 #include <vector>
 
+#include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
-#include "absl/random/random.h"
 #include "core/json_text.h"
 #include "server/handler.h"
 
@@ -25,15 +25,16 @@ class JsonFormatter final : public spdlog::formatter {
   void format(const spdlog::details::log_msg& msg,
               spdlog::memory_buf_t& dest) override {
     std::string line = "{\"time\":\"";
-    absl::StrAppend(&line,
-                    absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ",
-                                     absl::FromChrono(msg.time),
-                                     absl::UTCTimeZone()),
-                    "\",\"level\":\"");
+    absl::StrAppend(
+        &line,
+        absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::FromChrono(msg.time),
+                         absl::UTCTimeZone()),
+        "\",\"level\":\"");
     const auto level = spdlog::level::to_string_view(msg.level);
     line.append(level.data(), level.size());
     line += "\",\"msg\":";
-    AppendJsonString(line, absl::string_view(msg.payload.data(), msg.payload.size()));
+    AppendJsonString(line,
+                     absl::string_view(msg.payload.data(), msg.payload.size()));
     if (tls_fields != nullptr && !tls_fields->empty()) {
       line += ",\"fields\":{";
       for (size_t i = 0; i < tls_fields->size(); ++i) {
@@ -54,7 +55,9 @@ class JsonFormatter final : public spdlog::formatter {
 
 class TextFormatter final : public spdlog::formatter {
  public:
-  TextFormatter() : base_("[%Y-%m-%d %H:%M:%S.%e] [%l] %v", spdlog::pattern_time_type::utc, "") {}
+  TextFormatter()
+      : base_("[%Y-%m-%d %H:%M:%S.%e] [%l] %v", spdlog::pattern_time_type::utc,
+              "") {}
   void format(const spdlog::details::log_msg& msg,
               spdlog::memory_buf_t& dest) override {
     base_.format(msg, dest);
@@ -101,10 +104,11 @@ void LogAccess(Rpc rpc, const grpc::Status& status, absl::Duration elapsed,
                double rate) {
   thread_local absl::BitGen gen;
   if (!absl::Bernoulli(gen, rate)) return;
-  LogWithFields(spdlog::level::info, "access",
-                {{"method", std::string(Info(rpc).full_method)},
-                 {"code", absl::StrCat(status.error_code())},
-                 {"duration_us", absl::StrCat(absl::ToInt64Microseconds(elapsed))}});
+  LogWithFields(
+      spdlog::level::info, "access",
+      {{"method", std::string(Info(rpc).full_method)},
+       {"code", absl::StrCat(status.error_code())},
+       {"duration_us", absl::StrCat(absl::ToInt64Microseconds(elapsed))}});
 }
 
 std::string RedactDatabaseUrl(absl::string_view url) {

@@ -31,7 +31,8 @@ ABSL_FLAG(std::string, database_url, "",
 ABSL_FLAG(std::string, auth_tokens_file, "",
           "Who may call (required): one `<role> <principal> <sha256 hex of "
           "the token>` a line; roles app, support, admin. Re-read on SIGHUP.");
-ABSL_FLAG(std::string, tls_cert, "", "PEM certificate chain for the gRPC port.");
+ABSL_FLAG(std::string, tls_cert, "",
+          "PEM certificate chain for the gRPC port.");
 ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert.");
 ABSL_FLAG(std::string, tls_client_ca, "",
           "PEM CA bundle: when set, clients must present a certificate it "
@@ -82,7 +83,6 @@ ABSL_FLAG(double, access_log_sample_rate, 0,
 
 namespace consentd {
 namespace {
-
 
 [[noreturn]] void Die(const std::string& message) {
   std::cerr << "consentd: " << message << "\n";
@@ -163,11 +163,9 @@ Config BuildConfig() {
     Die("--tls_client_ca needs --tls_cert and --tls_key");
   }
   if (!cert.empty()) {
-    config.tls = Config::Tls{ReadFileOrDie(cert, "tls_cert"),
-                             ReadFileOrDie(key, "tls_key"),
-                             client_ca.empty()
-                                 ? ""
-                                 : ReadFileOrDie(client_ca, "tls_client_ca")};
+    config.tls = Config::Tls{
+        ReadFileOrDie(cert, "tls_cert"), ReadFileOrDie(key, "tls_key"),
+        client_ca.empty() ? "" : ReadFileOrDie(client_ca, "tls_client_ca")};
   }
   config.allow_insecure_listen = absl::GetFlag(FLAGS_allow_insecure_listen);
   config.max_request_bytes = absl::GetFlag(FLAGS_max_request_bytes);
@@ -207,8 +205,8 @@ Config BuildConfig() {
   }
   if (const std::string path = absl::GetFlag(FLAGS_bootstrap_policy);
       !path.empty()) {
-    absl::StatusOr<consent::v1::Policy> policy = ParsePolicyJson(
-        ReadFileOrDie(path, "bootstrap_policy"), path);
+    absl::StatusOr<consent::v1::Policy> policy =
+        ParsePolicyJson(ReadFileOrDie(path, "bootstrap_policy"), path);
     if (!policy.ok()) {
       Die(absl::StrCat("--bootstrap_policy: ", policy.status().message()));
     }
@@ -266,7 +264,7 @@ int Run(int argc, char** argv) {
        {"listen", config.listen},
        {"metrics_listen", config.metrics_listen},
        {"database_url", RedactDatabaseUrl(config.database_url)},
-       {"tls", !config.tls ? "off"
+       {"tls", !config.tls                         ? "off"
                : config.tls->client_ca_pem.empty() ? "tls"
                                                    : "mutual"},
        {"credentials", absl::StrCat(config.tokens->size())},
@@ -281,7 +279,8 @@ int Run(int argc, char** argv) {
        {"write_batch_max", absl::StrCat(config.write_batch_max)},
        {"write_committers", absl::StrCat(config.write_committers)},
        {"audit_log", config.audit_log ? "on" : "off"},
-       {"access_log_sample_rate", absl::StrCat(config.access_log_sample_rate)}});
+       {"access_log_sample_rate",
+        absl::StrCat(config.access_log_sample_rate)}});
 
   // Block the signals in every thread; this one waits for them.
   sigset_t signals;

@@ -19,22 +19,36 @@ namespace consentd {
 namespace {
 
 constexpr const char* kReasonLabels[] = {
-    "unspecified", "necessary", "granted",       "denied",     "no_decision",
-    "unknown_cookie", "expired", "reconsent_required", "gpc_opt_out"};
+    "unspecified", "necessary",          "granted",
+    "denied",      "no_decision",        "unknown_cookie",
+    "expired",     "reconsent_required", "gpc_opt_out"};
 
-constexpr const char* kCodeNames[] = {
-    "OK", "Canceled", "Unknown", "InvalidArgument", "DeadlineExceeded",
-    "NotFound", "AlreadyExists", "PermissionDenied", "ResourceExhausted",
-    "FailedPrecondition", "Aborted", "OutOfRange", "Unimplemented",
-    "Internal", "Unavailable", "DataLoss", "Unauthenticated"};
+constexpr const char* kCodeNames[] = {"OK",
+                                      "Canceled",
+                                      "Unknown",
+                                      "InvalidArgument",
+                                      "DeadlineExceeded",
+                                      "NotFound",
+                                      "AlreadyExists",
+                                      "PermissionDenied",
+                                      "ResourceExhausted",
+                                      "FailedPrecondition",
+                                      "Aborted",
+                                      "OutOfRange",
+                                      "Unimplemented",
+                                      "Internal",
+                                      "Unavailable",
+                                      "DataLoss",
+                                      "Unauthenticated"};
 
 // Resolves tens of microseconds (a cache hit) up to seconds (a write under
 // load).
 const prometheus::Histogram::BucketBoundaries& LatencyBuckets() {
-  static const auto* const buckets = new prometheus::Histogram::BucketBoundaries{
-      0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025,
-      0.005,   0.01,     0.025,   0.05,   0.1,     0.25,   0.5,   1,
-      2.5,     5,        10};
+  static const auto* const buckets =
+      new prometheus::Histogram::BucketBoundaries{
+          0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001,
+          0.0025,  0.005,    0.01,    0.025,  0.05,    0.1,    0.25,
+          0.5,     1,        2.5,     5,      10};
   return *buckets;
 }
 
@@ -109,15 +123,15 @@ class Metrics::ScrapeCollectable final : public prometheus::Collectable {
     if (s.policy_version) {
       const std::string version = s.policy_version();
       AddGauge(out, "consentd_policy_info",
-               "The current cookie policy (1), by version.", version.empty() ? 0 : 1,
-               {{"version", version}});
+               "The current cookie policy (1), by version.",
+               version.empty() ? 0 : 1, {{"version", version}});
     }
     if (s.pool) {
       const Database::PoolStats pool = s.pool();
-      prometheus::MetricFamily f = Family(
-          "consentd_db_pool_connections",
-          "PostgreSQL connections of the pool, by state.",
-          prometheus::MetricType::Gauge);
+      prometheus::MetricFamily f =
+          Family("consentd_db_pool_connections",
+                 "PostgreSQL connections of the pool, by state.",
+                 prometheus::MetricType::Gauge);
       prometheus::ClientMetric idle = GaugeValue(pool.idle);
       idle.label = {{"state", "idle"}};
       prometheus::ClientMetric busy = GaugeValue(pool.open - pool.idle);
@@ -187,7 +201,8 @@ class Metrics::ScrapeCollectable final : public prometheus::Collectable {
     }
     AddGauge(out, "process_open_fds", "Open file descriptors.",
              static_cast<double>(fds));
-    AddGauge(out, "process_max_fds", "Most file descriptors the process may open.",
+    AddGauge(out, "process_max_fds",
+             "Most file descriptors the process may open.",
              static_cast<double>(sysconf(_SC_OPEN_MAX)));
     return out;
   }
@@ -248,15 +263,17 @@ Metrics::Metrics()
   auto& changes =
       prometheus::BuildCounter()
           .Name("consentd_cache_invalidations_total")
-          .Help("Change notifications, by whether they changed a cached "
-                "entry (applied) or found nothing older cached (ignored).")
+          .Help(
+              "Change notifications, by whether they changed a cached "
+              "entry (applied) or found nothing older cached (ignored).")
           .Register(*registry_);
   changes_applied_ = &changes.Add({{"result", "applied"}});
   changes_ignored_ = &changes.Add({{"result", "ignored"}});
   change_lag_ = &prometheus::BuildHistogram()
                      .Name("consentd_change_notification_lag_seconds")
-                     .Help("From a change's commit to its notification being "
-                           "applied on this replica.")
+                     .Help(
+                         "From a change's commit to its notification being "
+                         "applied on this replica.")
                      .Register(*registry_)
                      .Add({}, LatencyBuckets());
   listener_reconnects_ = &prometheus::BuildCounter()
@@ -273,8 +290,9 @@ Metrics::Metrics()
   auto& verification =
       prometheus::BuildGauge()
           .Name("consentd_audit_last_verification_ok")
-          .Help("0 once a verification of the audit log found it not "
-                "intact; 1 otherwise (also before the first).")
+          .Help(
+              "0 once a verification of the audit log found it not "
+              "intact; 1 otherwise (also before the first).")
           .Register(*registry_);
   audit_verification_ok_ = &verification.Add({});
   audit_verification_ok_->Set(1);
@@ -289,8 +307,8 @@ Metrics::Metrics()
                       .Help("PostgreSQL statement latency, by statement.")
                       .Register(*registry_);
   for (const Statement& s : AllStatements()) {
-    queries_[s.name] = &queries.Add({{"statement", std::string(s.name)}},
-                                    LatencyBuckets());
+    queries_[s.name] =
+        &queries.Add({{"statement", std::string(s.name)}}, LatencyBuckets());
   }
   write_batch_size_ =
       &prometheus::BuildHistogram()
@@ -327,12 +345,12 @@ void Metrics::CountCheck(Reason reason,
   const size_t r = static_cast<size_t>(reason);
   // Categories beyond the table (never in practice) share the last slot's
   // neighbour with their own label through the slow path below.
-  const size_t slot = category == nullptr ? kCategorySlots - 1
-                      : category->key < kCategorySlots - 1
-                          ? category->key
-                          : kCategorySlots;
+  const size_t slot = category == nullptr                  ? kCategorySlots - 1
+                      : category->key < kCategorySlots - 1 ? category->key
+                                                           : kCategorySlots;
   if (slot < kCategorySlots) {
-    if (prometheus::Counter* c = checks_[r][slot].load(std::memory_order_acquire)) {
+    if (prometheus::Counter* c =
+            checks_[r][slot].load(std::memory_order_acquire)) {
       c->Increment();
       return;
     }
@@ -354,10 +372,12 @@ void Metrics::CountChange(bool applied, absl::Duration lag) {
 
 void Metrics::SetAuditVerification(bool ok, absl::Time when) {
   audit_verification_ok_->Set(ok ? 1 : 0);
-  audit_verification_time_->Set(absl::ToDoubleSeconds(when - absl::UnixEpoch()));
+  audit_verification_time_->Set(
+      absl::ToDoubleSeconds(when - absl::UnixEpoch()));
 }
 
-void Metrics::ObserveQuery(absl::string_view statement, absl::Duration elapsed) {
+void Metrics::ObserveQuery(absl::string_view statement,
+                           absl::Duration elapsed) {
   auto it = queries_.find(statement);
   if (it != queries_.end()) it->second->Observe(absl::ToDoubleSeconds(elapsed));
 }

@@ -101,8 +101,8 @@ PolicyRegistry::FindVersion(const std::string& version) {
   absl::StatusOr<bool> exists = store_->PolicyExists(version);
   if (!exists.ok()) return exists.status();
   if (!*exists) {
-    return absl::NotFoundError(absl::StrCat("no policy with version \"",
-                                            version, "\" was published"));
+    return absl::NotFoundError(
+        absl::StrCat("no policy with version \"", version, "\" was published"));
   }
   if (absl::Status s = Reload(); !s.ok()) return s;
   snapshot = Get();

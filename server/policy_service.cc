@@ -65,10 +65,9 @@ grpc::ServerUnaryReactor* PolicyServiceImpl::GetPolicy(
                                            : snapshot->history->Find(version);
         if (policy == nullptr) {
           return ToGrpcStatus(absl::NotFoundError(
-              version.empty()
-                  ? std::string("no policy has been published yet")
-                  : absl::StrCat("no policy with version \"", version,
-                                 "\" was published")));
+              version.empty() ? std::string("no policy has been published yet")
+                              : absl::StrCat("no policy with version \"",
+                                             version, "\" was published")));
         }
         const auto& all = snapshot->history->all();
         for (size_t i = 0; i < all.size(); ++i) {
@@ -94,8 +93,7 @@ grpc::ServerUnaryReactor* PolicyServiceImpl::ListPolicies(
     if (absl::Status r = ctx_.policies->Reload(); !r.ok()) {
       return ToGrpcStatus(r);
     }
-    const std::shared_ptr<const PolicySnapshot> snapshot =
-        ctx_.policies->Get();
+    const std::shared_ptr<const PolicySnapshot> snapshot = ctx_.policies->Get();
     consent::v1::ListPoliciesResponse out;
     const auto& all = snapshot->history->all();
     for (size_t i = 0; i < all.size(); ++i) {

@@ -7,10 +7,11 @@
 
 namespace consentd {
 
-using PolicyServiceBase = consent::v1::PolicyService::WithRawCallbackMethod_PublishPolicy<
-    consent::v1::PolicyService::WithRawCallbackMethod_GetPolicy<
-        consent::v1::PolicyService::WithRawCallbackMethod_ListPolicies<
-            consent::v1::PolicyService::Service>>>;
+using PolicyServiceBase =
+    consent::v1::PolicyService::WithRawCallbackMethod_PublishPolicy<
+        consent::v1::PolicyService::WithRawCallbackMethod_GetPolicy<
+            consent::v1::PolicyService::WithRawCallbackMethod_ListPolicies<
+                consent::v1::PolicyService::Service>>>;
 
 // Thread-safe. Every method runs on the work queue: each reads or writes
 // PostgreSQL, so that a policy published through another replica is seen.

@@ -13,9 +13,7 @@ namespace {
 absl::Status ValidateSubjectQuery(const std::string& subject_id,
                                   const std::string& region,
                                   int64_t min_consent_version) {
-  if (absl::Status s =
-          ValidateSubjectId(subject_id, "subject_id");
-      !s.ok()) {
+  if (absl::Status s = ValidateSubjectId(subject_id, "subject_id"); !s.ok()) {
     return s;
   }
   if (absl::Status s = ValidateRegionCode(region, "region"); !s.ok()) {
@@ -43,13 +41,12 @@ std::optional<std::string> CanonicalIp(const std::string& ip) {
 }
 
 absl::Status ValidateRequest(const consent::v1::RecordConsentRequest& r) {
-  if (absl::Status s =
-          ValidateSubjectId(r.subject_id(), "subject_id");
+  if (absl::Status s = ValidateSubjectId(r.subject_id(), "subject_id");
       !s.ok()) {
     return s;
   }
-  if (absl::Status s = ValidatePolicyVersion(r.policy_version(),
-                                             "policy_version");
+  if (absl::Status s =
+          ValidatePolicyVersion(r.policy_version(), "policy_version");
       !s.ok()) {
     return s;
   }
@@ -145,13 +142,13 @@ absl::Status ValidateChoices(const Decision& d, const CompiledPolicy& policy) {
         known.push_back(c.def->id);
       }
       return absl::InvalidArgumentError(absl::StrCat(
-          "choices: policy ", policy.version(), " has no category ",
-          Quoted(id), " (its categories: ", absl::StrJoin(known, ", "), ")"));
+          "choices: policy ", policy.version(), " has no category ", Quoted(id),
+          " (its categories: ", absl::StrJoin(known, ", "), ")"));
     }
     if (category->def->required && !granted) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "choices: ", Quoted(id),
-          " is a required category and cannot be refused"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("choices: ", Quoted(id),
+                       " is a required category and cannot be refused"));
     }
   }
   return absl::OkStatus();

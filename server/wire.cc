@@ -41,12 +41,13 @@ std::optional<std::string> FindInvalidUtf8Field(
     if (fd == nullptr) continue;
     const int index = seen[f.number()]++;
     std::string path = fd->name();
-    if (fd->is_repeated() && !fd->is_map()) absl::StrAppend(&path, "[", index, "]");
+    if (fd->is_repeated() && !fd->is_map())
+      absl::StrAppend(&path, "[", index, "]");
     if (fd->type() == google::protobuf::FieldDescriptor::TYPE_STRING) {
       if (!IsValidUtf8(f.length_delimited())) return path;
     } else if (fd->type() == google::protobuf::FieldDescriptor::TYPE_MESSAGE) {
-      if (auto inner = FindInvalidUtf8Field(fd->message_type(),
-                                            f.length_delimited())) {
+      if (auto inner =
+              FindInvalidUtf8Field(fd->message_type(), f.length_delimited())) {
         return absl::StrCat(path, ".", *inner);
       }
     }
@@ -60,10 +61,10 @@ absl::Status ParseRequest(const grpc::ByteBuffer& raw,
   bool parsed;
   std::string flat;
   if (raw.TrySingleSlice(&slice).ok()) {
-    parsed = message->ParseFromArray(slice.begin(),
-                                     static_cast<int>(slice.size()));
-    if (!parsed) flat.assign(reinterpret_cast<const char*>(slice.begin()),
-                             slice.size());
+    parsed =
+        message->ParseFromArray(slice.begin(), static_cast<int>(slice.size()));
+    if (!parsed)
+      flat.assign(reinterpret_cast<const char*>(slice.begin()), slice.size());
   } else {
     flat = Flatten(raw);
     parsed = message->ParseFromString(flat);

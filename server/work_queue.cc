@@ -2,8 +2,7 @@
 
 namespace consentd {
 
-WorkQueue::WorkQueue(int threads, size_t max_queued)
-    : max_queued_(max_queued) {
+WorkQueue::WorkQueue(int threads, size_t max_queued) : max_queued_(max_queued) {
   threads_.reserve(threads);
   for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { Loop(); });
 }

@@ -75,16 +75,17 @@ absl::StatusOr<AuditKeys> AuditKeys::Parse(absl::string_view text) {
     }
     std::string secret = absl::HexStringToBytes(words[1]);
     if (secret.size() < kMinSecretBytes) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          where, ": the secret must be at least ", kMinSecretBytes,
-          " bytes (", 2 * kMinSecretBytes, " hex digits)"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, ": the secret must be at least ", kMinSecretBytes,
+                       " bytes (", 2 * kMinSecretBytes, " hex digits)"));
     }
     if (secret.find_first_not_of(secret[0]) == std::string::npos) {
       // 00…00 or ff…ff: a placeholder, not a secret. Anyone could recompute
       // the pseudonyms and forge the log's MACs.
       return absl::InvalidArgumentError(absl::StrCat(
-          where, ": the secret is one byte repeated: make a random one with "
-                 "`openssl rand -hex 32`"));
+          where,
+          ": the secret is one byte repeated: make a random one with "
+          "`openssl rand -hex 32`"));
     }
     if (keys.Find(words[0]) != nullptr) {
       return absl::InvalidArgumentError(
@@ -144,8 +145,8 @@ absl::StatusOr<std::string> AuditKeys::EventMac(
 }
 
 absl::StatusOr<std::string> AuditKeys::ChainMac(
-    absl::string_view key_id, absl::string_view previous_mac,
-    int64_t sequence, int64_t event_id, absl::string_view event_mac) const {
+    absl::string_view key_id, absl::string_view previous_mac, int64_t sequence,
+    int64_t event_id, absl::string_view event_mac) const {
   const std::string* secret = Find(key_id);
   if (secret == nullptr) {
     return absl::NotFoundError(absl::StrCat("unknown audit key ", key_id));

@@ -29,13 +29,17 @@ std::string ArrayLiteral(const std::vector<T>& values) {
 }
 
 AuditEventRecord EventFromRow(const pqxx::row& row) {
-  return AuditEventRecord{
-      row[0].as<int64_t>(),     row[1].as<int64_t>(),
-      row[2].as<std::string>(), row[3].as<std::string>(),
-      row[4].as<std::string>(), row[5].as<std::string>(),
-      TimeFromMicros(row[6].as<int64_t>()), row[7].as<std::string>(),
-      row[8].as<std::string>(), row[9].as<std::string>(),
-      row[10].as<std::string>()};
+  return AuditEventRecord{row[0].as<int64_t>(),
+                          row[1].as<int64_t>(),
+                          row[2].as<std::string>(),
+                          row[3].as<std::string>(),
+                          row[4].as<std::string>(),
+                          row[5].as<std::string>(),
+                          TimeFromMicros(row[6].as<int64_t>()),
+                          row[7].as<std::string>(),
+                          row[8].as<std::string>(),
+                          row[9].as<std::string>(),
+                          row[10].as<std::string>()};
 }
 
 }  // namespace
@@ -94,61 +98,68 @@ void AppendAuditEvent(const Database& db, pqxx::transaction_base& tx,
 
 absl::StatusOr<int> AuditStore::SealBatch(int max_events) {
   int sealed = 0;
-  absl::Status status = db_->Transact("seal audit events", [&](pqxx::transaction_base& tx) {
-    sealed = 0;
-    if (!Exec1(*db_, tx, kLockSealer)[0].as<bool>()) return absl::OkStatus();
-    int64_t sequence = 0;
-    std::string previous;
-    if (pqxx::result head = Exec(*db_, tx, kChainHead); !head.empty()) {
-      sequence = head[0][0].as<int64_t>();
-      previous = absl::HexStringToBytes(head[0][1].as<std::string>());
-    }
-    std::vector<int64_t> sequences, event_ids, dequeued;
-    std::vector<std::string> key_ids, macs;
-    for (const pqxx::row& row : Exec(*db_, tx, kUnsealedEvents, max_events)) {
-      const int64_t event_id = row[0].as<int64_t>();
-      dequeued.push_back(event_id);
-      const std::string key_id = row[6].as<std::string>();
-      const std::string event_mac =
-          absl::HexStringToBytes(row[7].as<std::string>());
-      absl::StatusOr<std::string> expected = keys_->EventMac(
-          key_id, row[2].as<std::string>(), row[1].as<std::string>(),
-          row[3].as<std::string>(), row[4].as<int64_t>(),
-          row[5].as<std::string>());
-      if (!expected.ok()) {
-        // Signed with a key this replica does not know yet (a rotation in
-        // progress): leave it, and what follows, to a replica that does.
-        dequeued.pop_back();
-        spdlog::warn("audit event {} is signed with key {}, which this "
-                     "replica's --audit_key_file lacks; leaving it to be "
-                     "sealed by a replica that has it", event_id, key_id);
-        break;
-      }
-      if (*expected != event_mac) {
-        spdlog::error("audit event {} does not verify and is not sealed: it "
-                      "was altered or forged in the database", event_id);
-        continue;
-      }
-      ++sequence;
-      // Sealing always signs with the current key.
-      const std::string& signing = keys_->signing_key_id();
-      previous = *keys_->ChainMac(signing, previous, sequence, event_id,
-                                  event_mac);
-      sequences.push_back(sequence);
-      event_ids.push_back(event_id);
-      key_ids.push_back(signing);
-      macs.push_back(absl::BytesToHexString(previous));
-    }
-    if (dequeued.empty()) return absl::OkStatus();
-    if (!sequences.empty()) {
-      Exec(*db_, tx, kAppendChain, ArrayLiteral(sequences),
-                       ArrayLiteral(event_ids), ArrayLiteral(key_ids),
-                       ArrayLiteral(macs));
-    }
-    Exec(*db_, tx, kDequeueEvents, ArrayLiteral(dequeued));
-    sealed = static_cast<int>(sequences.size());
-    return absl::OkStatus();
-  });
+  absl::Status status =
+      db_->Transact("seal audit events", [&](pqxx::transaction_base& tx) {
+        sealed = 0;
+        if (!Exec1(*db_, tx, kLockSealer)[0].as<bool>())
+          return absl::OkStatus();
+        int64_t sequence = 0;
+        std::string previous;
+        if (pqxx::result head = Exec(*db_, tx, kChainHead); !head.empty()) {
+          sequence = head[0][0].as<int64_t>();
+          previous = absl::HexStringToBytes(head[0][1].as<std::string>());
+        }
+        std::vector<int64_t> sequences, event_ids, dequeued;
+        std::vector<std::string> key_ids, macs;
+        for (const pqxx::row& row :
+             Exec(*db_, tx, kUnsealedEvents, max_events)) {
+          const int64_t event_id = row[0].as<int64_t>();
+          dequeued.push_back(event_id);
+          const std::string key_id = row[6].as<std::string>();
+          const std::string event_mac =
+              absl::HexStringToBytes(row[7].as<std::string>());
+          absl::StatusOr<std::string> expected = keys_->EventMac(
+              key_id, row[2].as<std::string>(), row[1].as<std::string>(),
+              row[3].as<std::string>(), row[4].as<int64_t>(),
+              row[5].as<std::string>());
+          if (!expected.ok()) {
+            // Signed with a key this replica does not know yet (a rotation in
+            // progress): leave it, and what follows, to a replica that does.
+            dequeued.pop_back();
+            spdlog::warn(
+                "audit event {} is signed with key {}, which this "
+                "replica's --audit_key_file lacks; leaving it to be "
+                "sealed by a replica that has it",
+                event_id, key_id);
+            break;
+          }
+          if (*expected != event_mac) {
+            spdlog::error(
+                "audit event {} does not verify and is not sealed: it "
+                "was altered or forged in the database",
+                event_id);
+            continue;
+          }
+          ++sequence;
+          // Sealing always signs with the current key.
+          const std::string& signing = keys_->signing_key_id();
+          previous = *keys_->ChainMac(signing, previous, sequence, event_id,
+                                      event_mac);
+          sequences.push_back(sequence);
+          event_ids.push_back(event_id);
+          key_ids.push_back(signing);
+          macs.push_back(absl::BytesToHexString(previous));
+        }
+        if (dequeued.empty()) return absl::OkStatus();
+        if (!sequences.empty()) {
+          Exec(*db_, tx, kAppendChain, ArrayLiteral(sequences),
+               ArrayLiteral(event_ids), ArrayLiteral(key_ids),
+               ArrayLiteral(macs));
+        }
+        Exec(*db_, tx, kDequeueEvents, ArrayLiteral(dequeued));
+        sealed = static_cast<int>(sequences.size());
+        return absl::OkStatus();
+      });
   if (!status.ok()) return status;
   return sealed;
 }
@@ -156,22 +167,22 @@ absl::StatusOr<int> AuditStore::SealBatch(int max_events) {
 absl::StatusOr<std::vector<AuditEventRecord>> AuditStore::ExportPage(
     const AuditExportFilter& filter, int64_t after_sequence, int limit) {
   std::vector<AuditEventRecord> events;
-  absl::Status status = db_->Read("export audit log", [&](pqxx::transaction_base& tx) {
-    events.clear();
-    const pqxx::result rows =
-        filter.subject_id.empty()
-            ? Exec(*db_, tx, kExportAll, after_sequence,
-                               SqlTimeOrInfinity(filter.since),
-                               SqlTimeOrInfinity(filter.until), limit)
-            : Exec(*db_, tx, kExportSubject, after_sequence,
-                               SqlTimeOrInfinity(filter.since),
-                               SqlTimeOrInfinity(filter.until), limit,
-                               filter.subject_id,
-                               keys_->Pseudonym(filter.subject_id));
-    events.reserve(rows.size());
-    for (const pqxx::row& row : rows) events.push_back(EventFromRow(row));
-    return absl::OkStatus();
-  });
+  absl::Status status =
+      db_->Read("export audit log", [&](pqxx::transaction_base& tx) {
+        events.clear();
+        const pqxx::result rows =
+            filter.subject_id.empty()
+                ? Exec(*db_, tx, kExportAll, after_sequence,
+                       SqlTimeOrInfinity(filter.since),
+                       SqlTimeOrInfinity(filter.until), limit)
+                : Exec(*db_, tx, kExportSubject, after_sequence,
+                       SqlTimeOrInfinity(filter.since),
+                       SqlTimeOrInfinity(filter.until), limit,
+                       filter.subject_id, keys_->Pseudonym(filter.subject_id));
+        events.reserve(rows.size());
+        for (const pqxx::row& row : rows) events.push_back(EventFromRow(row));
+        return absl::OkStatus();
+      });
   if (!status.ok()) return status;
   return events;
 }
@@ -189,77 +200,82 @@ absl::StatusOr<AuditVerification> AuditStore::Verify() {
   };
   bool more = true;
   while (more) {
-    absl::Status status = db_->Read("verify audit log", [&](pqxx::transaction_base& tx) {
-      const pqxx::result rows =
-          Exec(*db_, tx, kVerifyPage, expected - 1, kPage);
-      more = rows.size() == static_cast<size_t>(kPage);
-      for (const pqxx::row& row : rows) {
-        const int64_t sequence = row[0].as<int64_t>();
-        const int64_t event_id = row[1].as<int64_t>();
-        if (sequence != expected) {
-          problem(expected, 0,
-                  absl::StrCat("sequences ", expected, " to ", sequence - 1,
-                               " are missing from the chain"));
-        }
-        const std::string chain_mac =
-            absl::HexStringToBytes(row[3].as<std::string>());
-        const std::string event_mac =
-            absl::HexStringToBytes(row[11].as<std::string>());
-        if (!row[4].as<bool>()) {
-          problem(sequence, event_id,
+    absl::Status status =
+        db_->Read("verify audit log", [&](pqxx::transaction_base& tx) {
+          const pqxx::result rows =
+              Exec(*db_, tx, kVerifyPage, expected - 1, kPage);
+          more = rows.size() == static_cast<size_t>(kPage);
+          for (const pqxx::row& row : rows) {
+            const int64_t sequence = row[0].as<int64_t>();
+            const int64_t event_id = row[1].as<int64_t>();
+            if (sequence != expected) {
+              problem(expected, 0,
+                      absl::StrCat("sequences ", expected, " to ", sequence - 1,
+                                   " are missing from the chain"));
+            }
+            const std::string chain_mac =
+                absl::HexStringToBytes(row[3].as<std::string>());
+            const std::string event_mac =
+                absl::HexStringToBytes(row[11].as<std::string>());
+            if (!row[4].as<bool>()) {
+              problem(
+                  sequence, event_id,
                   absl::StrCat("event ", event_id, " is missing (deleted)"));
-        } else {
-          const std::string subject_id = row[12].as<std::string>();
-          if (!subject_id.empty() &&
-              keys_->Pseudonym(subject_id) != row[5].as<std::string>()) {
-            problem(sequence, event_id,
-                    absl::StrCat("event ", event_id,
-                                 " was moved to another subject"));
+            } else {
+              const std::string subject_id = row[12].as<std::string>();
+              if (!subject_id.empty() &&
+                  keys_->Pseudonym(subject_id) != row[5].as<std::string>()) {
+                problem(sequence, event_id,
+                        absl::StrCat("event ", event_id,
+                                     " was moved to another subject"));
+              }
+              absl::StatusOr<std::string> recomputed = keys_->EventMac(
+                  row[10].as<std::string>(), row[6].as<std::string>(),
+                  row[5].as<std::string>(), row[7].as<std::string>(),
+                  row[8].as<int64_t>(), row[9].as<std::string>());
+              if (!recomputed.ok()) {
+                problem(sequence, event_id,
+                        std::string(recomputed.status().message()));
+              } else if (*recomputed != event_mac) {
+                problem(sequence, event_id,
+                        absl::StrCat("event ", event_id,
+                                     " was modified (its MAC does not match)"));
+              }
+            }
+            absl::StatusOr<std::string> link =
+                keys_->ChainMac(row[2].as<std::string>(), previous, sequence,
+                                event_id, event_mac);
+            if (!link.ok() || *link != chain_mac) {
+              problem(sequence, event_id,
+                      absl::StrCat("the chain is broken at sequence ", sequence,
+                                   " (entry altered, inserted or reordered)"));
+            }
+            previous = chain_mac;
+            result.head_sequence = sequence;
+            expected = sequence + 1;
+            ++result.events_verified;
           }
-          absl::StatusOr<std::string> recomputed = keys_->EventMac(
-              row[10].as<std::string>(), row[6].as<std::string>(),
-              row[5].as<std::string>(), row[7].as<std::string>(),
-              row[8].as<int64_t>(), row[9].as<std::string>());
-          if (!recomputed.ok()) {
-            problem(sequence, event_id, std::string(recomputed.status().message()));
-          } else if (*recomputed != event_mac) {
-            problem(sequence, event_id,
-                    absl::StrCat("event ", event_id,
-                                 " was modified (its MAC does not match)"));
-          }
-        }
-        absl::StatusOr<std::string> link = keys_->ChainMac(
-            row[2].as<std::string>(), previous, sequence, event_id, event_mac);
-        if (!link.ok() || *link != chain_mac) {
-          problem(sequence, event_id,
-                  absl::StrCat("the chain is broken at sequence ", sequence,
-                               " (entry altered, inserted or reordered)"));
-        }
-        previous = chain_mac;
-        result.head_sequence = sequence;
-        expected = sequence + 1;
-        ++result.events_verified;
-      }
-      return absl::OkStatus();
-    });
+          return absl::OkStatus();
+        });
     if (!status.ok()) return status;
   }
   result.head_mac_hex = absl::BytesToHexString(previous);
-  absl::Status status = db_->Read("verify audit log", [&](pqxx::transaction_base& tx) {
-    for (const pqxx::row& row : Exec(*db_, tx, kOrphanEvents)) {
-      problem(0, row[0].as<int64_t>(),
-              absl::StrCat("event ", row[0].as<int64_t>(),
-                           " is not in the chain (inserted, or altered "
-                           "before it was sealed)"));
-    }
-    for (const pqxx::row& row : Exec(*db_, tx, kDuplicateEvents)) {
-      problem(0, row[0].as<int64_t>(),
-              absl::StrCat("event ", row[0].as<int64_t>(),
-                           " is a copy of another event"));
-    }
-    result.unsealed = Exec1(*db_, tx, kUnsealedCount)[0].as<int64_t>();
-    return absl::OkStatus();
-  });
+  absl::Status status =
+      db_->Read("verify audit log", [&](pqxx::transaction_base& tx) {
+        for (const pqxx::row& row : Exec(*db_, tx, kOrphanEvents)) {
+          problem(0, row[0].as<int64_t>(),
+                  absl::StrCat("event ", row[0].as<int64_t>(),
+                               " is not in the chain (inserted, or altered "
+                               "before it was sealed)"));
+        }
+        for (const pqxx::row& row : Exec(*db_, tx, kDuplicateEvents)) {
+          problem(0, row[0].as<int64_t>(),
+                  absl::StrCat("event ", row[0].as<int64_t>(),
+                               " is a copy of another event"));
+        }
+        result.unsealed = Exec1(*db_, tx, kUnsealedCount)[0].as<int64_t>();
+        return absl::OkStatus();
+      });
   if (!status.ok()) return status;
   return result;
 }
@@ -306,10 +322,11 @@ absl::StatusOr<std::vector<HistoryRecord>> AuditStore::History(
 
 absl::StatusOr<bool> AuditStore::SubjectKnown(const std::string& subject_id) {
   bool known = false;
-  absl::Status status = db_->Read("subject known", [&](pqxx::transaction_base& tx) {
-    known = Exec1(*db_, tx, kSubjectExists, subject_id)[0].as<bool>();
-    return absl::OkStatus();
-  });
+  absl::Status status =
+      db_->Read("subject known", [&](pqxx::transaction_base& tx) {
+        known = Exec1(*db_, tx, kSubjectExists, subject_id)[0].as<bool>();
+        return absl::OkStatus();
+      });
   if (!status.ok()) return status;
   return known;
 }
@@ -319,33 +336,35 @@ absl::StatusOr<ErasureOutcome> AuditStore::Erase(const std::string& subject_id,
                                                  absl::Time now) {
   ErasureOutcome outcome;
   outcome.pseudonym = keys_->Pseudonym(subject_id);
-  absl::Status status = db_->Transact("erase subject", [&](pqxx::transaction_base& tx) {
-    // Writers of this subject wait for the erasure, and vice versa.
-    Exec(*db_, tx, kLockSubject, subject_id);
-    if (!Exec1(*db_, tx, kSubjectExists, subject_id)[0].as<bool>()) {
-      return absl::NotFoundError("nothing is held about this subject");
-    }
-    outcome.erasure = static_cast<int>(
-        Exec1(*db_, tx, kCountErasures, outcome.pseudonym)[0].as<int64_t>() +
-        1);
-    Exec(*db_, tx, kEraseChoices, subject_id);
-    Exec(*db_, tx, kEraseSubjectRow, subject_id);
-    outcome.decisions =
-        Exec(*db_, tx, kEraseDecisions, subject_id,
-                         absl::StrCat("erased:", outcome.pseudonym, ":",
-                                      outcome.erasure))
-            .affected_rows();
-    outcome.audit_events =
-        Exec(*db_, tx, kEraseAuditIds, subject_id).affected_rows();
-    Exec(*db_, tx, kRecordErasure, outcome.pseudonym, outcome.erasure,
-                     SqlTime(now), actor);
-    AppendAuditEvent(*db_, tx, *keys_, AuditAction::kErasure,
-                     AuditSubject{subject_id, /*keep_id=*/false}, actor, now,
-                     ErasureAuditPayload(outcome.erasure, outcome.decisions,
-                                         outcome.audit_events));
-    Exec(*db_, tx, kNotifyChange, EncodeErasureChange(subject_id, now));
-    return absl::OkStatus();
-  });
+  absl::Status status =
+      db_->Transact("erase subject", [&](pqxx::transaction_base& tx) {
+        // Writers of this subject wait for the erasure, and vice versa.
+        Exec(*db_, tx, kLockSubject, subject_id);
+        if (!Exec1(*db_, tx, kSubjectExists, subject_id)[0].as<bool>()) {
+          return absl::NotFoundError("nothing is held about this subject");
+        }
+        outcome.erasure = static_cast<int>(
+            Exec1(*db_, tx, kCountErasures, outcome.pseudonym)[0]
+                .as<int64_t>() +
+            1);
+        Exec(*db_, tx, kEraseChoices, subject_id);
+        Exec(*db_, tx, kEraseSubjectRow, subject_id);
+        outcome.decisions = Exec(*db_, tx, kEraseDecisions, subject_id,
+                                 absl::StrCat("erased:", outcome.pseudonym, ":",
+                                              outcome.erasure))
+                                .affected_rows();
+        outcome.audit_events =
+            Exec(*db_, tx, kEraseAuditIds, subject_id).affected_rows();
+        Exec(*db_, tx, kRecordErasure, outcome.pseudonym, outcome.erasure,
+             SqlTime(now), actor);
+        AppendAuditEvent(*db_, tx, *keys_, AuditAction::kErasure,
+                         AuditSubject{subject_id, /*keep_id=*/false}, actor,
+                         now,
+                         ErasureAuditPayload(outcome.erasure, outcome.decisions,
+                                             outcome.audit_events));
+        Exec(*db_, tx, kNotifyChange, EncodeErasureChange(subject_id, now));
+        return absl::OkStatus();
+      });
   if (!status.ok()) return status;
   return outcome;
 }

@@ -52,10 +52,9 @@ class AuditEvents {
 
 // Appends one audit event to the transaction `tx`.
 void AppendAuditEvent(const Database& db, pqxx::transaction_base& tx,
-                      const AuditKeys& keys,
-                      AuditAction action, AuditSubject subject,
-                      absl::string_view actor, absl::Time recorded_at,
-                      absl::string_view payload);
+                      const AuditKeys& keys, AuditAction action,
+                      AuditSubject subject, absl::string_view actor,
+                      absl::Time recorded_at, absl::string_view payload);
 
 struct AuditEventRecord {
   int64_t sequence = 0;

@@ -41,7 +41,8 @@ class ChangeReceiver final : public pqxx::notification_receiver {
 class HeartbeatReceiver final : public pqxx::notification_receiver {
  public:
   HeartbeatReceiver(pqxx::connection_base& conn, const std::string& channel)
-      : pqxx::notification_receiver(conn, channel), own_pid_(conn.backendpid()) {}
+      : pqxx::notification_receiver(conn, channel),
+        own_pid_(conn.backendpid()) {}
   void operator()(const std::string& payload, int backend_pid) override {
     int64_t sent_us;
     if (backend_pid != own_pid_ || !absl::SimpleAtoi(payload, &sent_us)) return;
@@ -122,7 +123,8 @@ void ChangeListener::Listen() {
       last_sent = now;
     }
     conn.await_notification(0, 50000);
-    if (changes.lost) throw pqxx::broken_connection("a change notification was lost");
+    if (changes.lost)
+      throw pqxx::broken_connection("a change notification was lost");
     if (!conn.is_open()) throw pqxx::broken_connection("connection closed");
     if (heartbeats.latest > last_seen) {
       last_seen = heartbeats.latest;
@@ -130,8 +132,9 @@ void ChangeListener::Listen() {
     }
     const absl::Time since = std::max(last_seen, connected_at);
     if (clock->Now() - since > options_.dead_after) {
-      throw pqxx::broken_connection(absl::StrCat(
-          "no heartbeat back for ", absl::FormatDuration(clock->Now() - since)));
+      throw pqxx::broken_connection(
+          absl::StrCat("no heartbeat back for ",
+                       absl::FormatDuration(clock->Now() - since)));
     }
   }
 }

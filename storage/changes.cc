@@ -24,8 +24,8 @@ bool NextInt(absl::string_view& rest, int64_t* value) {
 }
 
 absl::Status Malformed(absl::string_view payload) {
-  return absl::InvalidArgumentError(absl::StrCat(
-      "malformed change notification: ", payload.substr(0, 80)));
+  return absl::InvalidArgumentError(
+      absl::StrCat("malformed change notification: ", payload.substr(0, 80)));
 }
 
 }  // namespace

@@ -5,7 +5,6 @@
 #include <pqxx/pqxx>
 
 #include "absl/container/flat_hash_map.h"
-
 #include "absl/strings/str_cat.h"
 #include "core/audit.h"
 #include "core/json_text.h"
@@ -81,10 +80,10 @@ absl::StatusOr<std::vector<StoredPolicy>> ConsentStore::LoadPolicies() {
       db_->Read("load policies", [&](pqxx::transaction_base& tx) {
         policies.clear();
         for (const pqxx::row& row : Exec(*db_, tx, kLoadPolicies)) {
-          policies.push_back(StoredPolicy{
-              row[0].as<int64_t>(), row[1].as<std::string>(),
-              pqxx::binarystring(row[2]).str(),
-              TimeFromMicros(row[3].as<int64_t>())});
+          policies.push_back(
+              StoredPolicy{row[0].as<int64_t>(), row[1].as<std::string>(),
+                           pqxx::binarystring(row[2]).str(),
+                           TimeFromMicros(row[3].as<int64_t>())});
         }
         return absl::OkStatus();
       });
@@ -110,21 +109,22 @@ absl::StatusOr<PublishOutcome> ConsentStore::PublishPolicy(
       db_->Transact("publish policy", [&](pqxx::transaction_base& tx) {
         Exec(*db_, tx, kLockPolicies);
         const pqxx::binarystring body(policy.body);
-        pqxx::result inserted = Exec(*db_, tx, 
-            kInsertPolicy, policy.version, body, policy.document,
-            SqlTime(policy.published_at), policy.actor);
+        pqxx::result inserted =
+            Exec(*db_, tx, kInsertPolicy, policy.version, body, policy.document,
+                 SqlTime(policy.published_at), policy.actor);
         if (!inserted.empty()) {
           outcome = PublishOutcome{inserted[0][0].as<int64_t>(),
                                    TimeFromMicros(inserted[0][1].as<int64_t>()),
                                    true};
           if (audit_keys_ != nullptr) {
-            AppendAuditEvent(*db_, tx, *audit_keys_, AuditAction::kPolicyPublish,
-                             AuditSubject{}, policy.actor, outcome.published_at,
+            AppendAuditEvent(*db_, tx, *audit_keys_,
+                             AuditAction::kPolicyPublish, AuditSubject{},
+                             policy.actor, outcome.published_at,
                              PolicyAuditPayload(policy.version, outcome.seq,
                                                 Sha256Hex(policy.body)));
           }
           Exec(*db_, tx, kNotifyChange,
-                           EncodePolicyChange(outcome.seq, absl::Now()));
+               EncodePolicyChange(outcome.seq, absl::Now()));
           return absl::OkStatus();
         }
         pqxx::row existing =
@@ -135,9 +135,9 @@ absl::StatusOr<PublishOutcome> ConsentStore::PublishPolicy(
               " was already published with different content; publish "
               "the change under a new version"));
         }
-        outcome = PublishOutcome{existing[0].as<int64_t>(),
-                                 TimeFromMicros(existing[2].as<int64_t>()),
-                                 false};
+        outcome =
+            PublishOutcome{existing[0].as<int64_t>(),
+                           TimeFromMicros(existing[2].as<int64_t>()), false};
         return absl::OkStatus();
       });
   if (!status.ok()) return status;
@@ -158,8 +158,9 @@ absl::StatusOr<bool> ConsentStore::PolicyExists(const std::string& version) {
 absl::StatusOr<SubjectState> ConsentStore::LoadSubject(
     absl::string_view subject_id, absl::Time deadline) {
   SubjectState state;
-  absl::Status status =
-      db_->Read("load subject", [&](pqxx::transaction_base& tx) {
+  absl::Status status = db_->Read(
+      "load subject",
+      [&](pqxx::transaction_base& tx) {
         state = SubjectFromRows(
             Exec(*db_, tx, kLoadSubject, std::string(subject_id)));
         return absl::OkStatus();
@@ -214,10 +215,10 @@ std::vector<absl::StatusOr<RecordOutcome>> ConsentStore::RecordDecisions(
             continue;
           }
           if (result == "conflict") {
-            results[i] = absl::AbortedError(absl::StrCat(
-                "expected_version is ", d.expected_version,
-                " but the subject's current version is ",
-                row[2].as<int64_t>()));
+            results[i] = absl::AbortedError(
+                absl::StrCat("expected_version is ", d.expected_version,
+                             " but the subject's current version is ",
+                             row[2].as<int64_t>()));
             continue;
           }
           const int64_t version = row[2].as<int64_t>();
@@ -230,9 +231,9 @@ std::vector<absl::StatusOr<RecordOutcome>> ConsentStore::RecordDecisions(
                        d.actor, decided_at, DecisionAuditPayload(d, version));
           }
           if (notifications.size() > 1) notifications += ",";
-          AppendJsonString(notifications,
-                           EncodeDecisionChange(d.subject_id, version,
-                                                absl::Now()));
+          AppendJsonString(
+              notifications,
+              EncodeDecisionChange(d.subject_id, version, absl::Now()));
           if (subjects.size() > 1) subjects += ",";
           AppendJsonString(subjects, d.subject_id);
         }
@@ -276,11 +277,11 @@ absl::StatusOr<RecordOutcome> ConsentStore::Replay(const Decision& d,
   absl::Status status = db_->Read(
       "replay decision",
       [&](pqxx::transaction_base& tx) {
-        const pqxx::row first = Exec1(
-            *db_, tx, kDecisionByKey, d.subject_id, d.idempotency_key,
-            d.policy_version, ChoicesJson(d.choices),
-            std::string(SourceName(d.source)), d.region, d.gpc,
-            d.expected_version);
+        const pqxx::row first =
+            Exec1(*db_, tx, kDecisionByKey, d.subject_id, d.idempotency_key,
+                  d.policy_version, ChoicesJson(d.choices),
+                  std::string(SourceName(d.source)), d.region, d.gpc,
+                  d.expected_version);
         if (!first[2].as<bool>()) {
           return absl::AlreadyExistsError(absl::StrCat(
               "idempotency_key was already used for this subject with a "

@@ -6,12 +6,12 @@
 
 #include <cstdint>
 #include <string>
-#include "absl/strings/string_view.h"
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "absl/types/span.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "absl/types/span.h"
 #include "core/decision.h"
 #include "core/subject_state.h"
 #include "storage/audit_keys.h"
@@ -122,7 +122,8 @@ class ConsentStore {
 };
 
 // The JSON object {"category": granted, ...} of `choices`, as stored.
-std::string ChoicesJson(const std::vector<std::pair<std::string, bool>>& choices);
+std::string ChoicesJson(
+    const std::vector<std::pair<std::string, bool>>& choices);
 
 }  // namespace consentd
 

@@ -3,7 +3,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-
 #include <pqxx/pqxx>
 
 #include "absl/strings/match.h"
@@ -120,12 +119,12 @@ absl::StatusOr<std::unique_ptr<Database::Connection>> Database::Acquire() {
       // No statement or lock wait may hold a pooled connection (and the call
       // waiting on it) for long; a transaction left open is cut off.
       pqxx::nontransaction session(conn->conn);
-      session.exec(absl::StrCat(
-          "SET statement_timeout = ",
-          absl::ToInt64Milliseconds(options_.statement_timeout),
-          "; SET lock_timeout = ",
-          absl::ToInt64Milliseconds(options_.statement_timeout),
-          "; SET idle_in_transaction_session_timeout = 60000"));
+      session.exec(
+          absl::StrCat("SET statement_timeout = ",
+                       absl::ToInt64Milliseconds(options_.statement_timeout),
+                       "; SET lock_timeout = ",
+                       absl::ToInt64Milliseconds(options_.statement_timeout),
+                       "; SET idle_in_transaction_session_timeout = 60000"));
     }
     for (const Statement& s : AllStatements()) {
       conn->conn.prepare(std::string(s.name), std::string(s.sql));
@@ -214,7 +213,8 @@ absl::Status Database::Run(absl::string_view what, Body body,
     } catch (const pqxx::transaction_rollback& e) {
       // Serialization failure or deadlock: the transaction was rolled back.
       last = absl::UnavailableError(absl::StrCat(
-          what, ": busy with concurrent updates, retry: ", FirstLine(e.what())));
+          what,
+          ": busy with concurrent updates, retry: ", FirstLine(e.what())));
     } catch (const pqxx::unique_violation& e) {
       Release(*std::move(conn), false);
       // The server's DETAIL names the key's values (subject ids): neither
@@ -225,15 +225,16 @@ absl::Status Database::Run(absl::string_view what, Body body,
     } catch (const pqxx::sql_error& e) {
       if (e.sqlstate() == "57014") {  // query_canceled: statement_timeout.
         Release(*std::move(conn), false);
-        return absl::DeadlineExceededError(absl::StrCat(
-            what, ": the database did not answer in time; nothing was "
-            "written"));
+        return absl::DeadlineExceededError(
+            absl::StrCat(what,
+                         ": the database did not answer in time; nothing was "
+                         "written"));
       }
       if (absl::StartsWith(e.sqlstate(), "40") || e.sqlstate() == "55P03") {
         // Serialization failure, deadlock, or lock_timeout: retry.
         last = absl::UnavailableError(absl::StrCat(
-            what, ": busy with concurrent updates, retry: ",
-            FirstLine(e.what())));
+            what,
+            ": busy with concurrent updates, retry: ", FirstLine(e.what())));
       } else if (!IsConnectionLoss(e.sqlstate())) {
         Release(*std::move(conn), false);
         spdlog::error("{}: database error {}: {}", what, e.sqlstate(),

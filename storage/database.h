@@ -7,7 +7,6 @@
 
 #include <memory>
 #include <string>
-#include "absl/strings/string_view.h"
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -58,7 +57,8 @@ class Database {
   // Checks that the database is reachable (one connection is opened and kept)
   // and that its encoding is UTF8. Unavailable when it cannot connect;
   // FailedPrecondition for another encoding.
-  static absl::StatusOr<std::unique_ptr<Database>> Open(DatabaseOptions options);
+  static absl::StatusOr<std::unique_ptr<Database>> Open(
+      DatabaseOptions options);
 
   ~Database();
   Database(const Database&) = delete;
@@ -89,7 +89,7 @@ class Database {
   const DatabaseOptions& options() const { return options_; }
 
   struct PoolStats {
-    int open = 0;     // Connections open (idle or in use).
+    int open = 0;  // Connections open (idle or in use).
     int idle = 0;
     int waiters = 0;  // Callers waiting for a free connection.
     // Whether the last attempt to open a connection succeeded.

@@ -23,8 +23,7 @@ GroupCommitter::~GroupCommitter() {
   for (std::thread& t : threads_) t.join();
 }
 
-void GroupCommitter::Submit(Decision decision, absl::Time deadline,
-                            Done done) {
+void GroupCommitter::Submit(Decision decision, absl::Time deadline, Done done) {
   {
     absl::MutexLock lock(&mu_);
     if (!stopping_ && queue_.size() < options_.max_queued) {

@@ -50,7 +50,8 @@ absl::StatusOr<MigrationReport> Migrate(
       if (it != applied.end()) {
         if (it->second != checksum) {
           return absl::FailedPreconditionError(absl::StrCat(
-              "migration ", m.name, " differs from the one applied to this "
+              "migration ", m.name,
+              " differs from the one applied to this "
               "database; migrations must never be edited once landed"));
         }
         ++report.already_applied;

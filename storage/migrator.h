@@ -13,9 +13,9 @@
 namespace consentd {
 
 struct MigrationReport {
-  int applied = 0;         // Migrations run by this call.
-  int already_applied = 0; // Migrations found recorded.
-  int schema_version = 0;  // Highest version recorded after the call.
+  int applied = 0;          // Migrations run by this call.
+  int already_applied = 0;  // Migrations found recorded.
+  int schema_version = 0;   // Highest version recorded after the call.
 };
 
 // Brings the database at `url` up to date with `migrations`. Blocks while

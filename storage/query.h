@@ -19,7 +19,8 @@ pqxx::result Exec(const Database& db, pqxx::transaction_base& tx,
     return tx.exec_prepared(statement, std::forward<Args>(args)...);
   }
   const absl::Time start = absl::Now();
-  pqxx::result result = tx.exec_prepared(statement, std::forward<Args>(args)...);
+  pqxx::result result =
+      tx.exec_prepared(statement, std::forward<Args>(args)...);
   observer->ObserveQuery(statement, absl::Now() - start);
   return result;
 }

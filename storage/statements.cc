@@ -14,39 +14,54 @@ const Statement kStatements[] = {
      "ON CONFLICT (version) DO NOTHING "
      "RETURNING seq, " MICROS("published_at")},
     // $1 version, $2 body: does the stored policy carry exactly these bytes?
-    {kComparePolicy,
-     "SELECT seq, body = $2 AS same, " MICROS("published_at")
-     " FROM policies WHERE version = $1"},
+    {kComparePolicy, "SELECT seq, body = $2 AS same, " MICROS(
+                         "published_at") " FROM policies WHERE version = $1"},
     // $1 version.
-    {kPolicyExists, "SELECT EXISTS (SELECT 1 FROM policies WHERE version = $1)"},
+    {kPolicyExists,
+     "SELECT EXISTS (SELECT 1 FROM policies WHERE version = $1)"},
     // Serializes publishers until commit, so that publish order (seq) is
     // also commit order and the latest committed policy is the current one.
     {kLockPolicies, "SELECT pg_advisory_xact_lock(7161131367236560997)"},
     {kLatestPolicySeq, "SELECT coalesce(max(seq), 0) FROM policies"},
-    {kLoadPolicies,
-     "SELECT seq, version, body, " MICROS("published_at")
-     " FROM policies ORDER BY seq"},
+    {kLoadPolicies, "SELECT seq, version, body, " MICROS(
+                        "published_at") " FROM policies ORDER BY seq"},
     // $1 subject. One row per standing choice (one row with NULL choice
     // columns when the subject has none); no row for an unknown subject.
     {kLoadSubject,
-     "SELECT s.consent_version, lp.seq, " MICROS("s.last_decided_at") ", "
-     "c.category, c.granted, cp.seq, " MICROS("c.decided_at")
-     " FROM subjects s"
-     " JOIN policies lp ON lp.version = s.last_policy_version"
-     " LEFT JOIN subject_choices c ON c.subject_id = s.subject_id"
-     " LEFT JOIN policies cp ON cp.version = c.policy_version"
-     " WHERE s.subject_id = $1"},
+     "SELECT s.consent_version, lp.seq, " MICROS(
+         "s.last_decided_at") ", "
+                              "c.category, c.granted, cp.seq, " MICROS(
+                                  "c.decided_at") " FROM subjects s"
+                                                  " JOIN policies lp ON "
+                                                  "lp.version = "
+                                                  "s.last_policy_version"
+                                                  " LEFT JOIN subject_choices "
+                                                  "c ON c.subject_id = "
+                                                  "s.subject_id"
+                                                  " LEFT JOIN policies cp ON "
+                                                  "cp.version = "
+                                                  "c.policy_version"
+                                                  " WHERE s.subject_id = $1"},
     // The same for many subjects: $1 a JSON array of subject ids. The
     // subject id comes first.
     {kLoadSubjects,
-     "SELECT s.subject_id, s.consent_version, lp.seq, "
-     MICROS("s.last_decided_at") ", "
-     "c.category, c.granted, cp.seq, " MICROS("c.decided_at")
-     " FROM subjects s"
-     " JOIN policies lp ON lp.version = s.last_policy_version"
-     " LEFT JOIN subject_choices c ON c.subject_id = s.subject_id"
-     " LEFT JOIN policies cp ON cp.version = c.policy_version"
-     " WHERE s.subject_id IN (SELECT jsonb_array_elements_text($1::jsonb))"},
+     "SELECT s.subject_id, s.consent_version, lp.seq, " MICROS(
+         "s.last_decided_at") ", "
+                              "c.category, c.granted, cp.seq, " MICROS(
+                                  "c.decided_at") " FROM subjects s"
+                                                  " JOIN policies lp ON "
+                                                  "lp.version = "
+                                                  "s.last_policy_version"
+                                                  " LEFT JOIN subject_choices "
+                                                  "c ON c.subject_id = "
+                                                  "s.subject_id"
+                                                  " LEFT JOIN policies cp ON "
+                                                  "cp.version = "
+                                                  "c.policy_version"
+                                                  " WHERE s.subject_id IN "
+                                                  "(SELECT "
+                                                  "jsonb_array_elements_text($"
+                                                  "1::jsonb))"},
     // $1 a batch of decisions as JSON; see migrations/V003 for its fields and
     // the rows it answers.
     {kRecordDecisions,
@@ -54,11 +69,14 @@ const Statement kStatements[] = {
      "FROM consentd_record_decisions($1::jsonb)"},
     // $1 subject, $2 key, then the request to compare: $3 policy version,
     // $4 choices, $5 source, $6 region, $7 gpc, $8 expected version.
-    {kDecisionByKey,
-     "SELECT consent_version, " MICROS("recorded_at") ", "
-     "(policy_version = $3 AND choices = $4::jsonb AND source = $5 "
-     "AND region = $6 AND gpc = $7 AND expected_version = $8) AS same "
-     "FROM decisions WHERE subject_id = $1 AND idempotency_key = $2"},
+    {kDecisionByKey, "SELECT consent_version, " MICROS(
+                         "recorded_at") ", "
+                                        "(policy_version = $3 AND choices = "
+                                        "$4::jsonb AND source = $5 "
+                                        "AND region = $6 AND gpc = $7 AND "
+                                        "expected_version = $8) AS same "
+                                        "FROM decisions WHERE subject_id = $1 "
+                                        "AND idempotency_key = $2"},
     // $1 payload (changes.h). Delivered to every listener when, and only
     // if, the transaction commits.
     {kNotifyChange, "SELECT pg_notify('consentd_changes', $1)"},
@@ -90,9 +108,10 @@ const Statement kStatements[] = {
     {kUnsealedEvents,
      "SELECT e.event_id, coalesce(e.subject_pseudonym, ''), e.action, "
      "e.actor, " MICROS("e.recorded_at") ", e.payload, e.key_id, "
-     "encode(e.event_mac, 'hex') "
-     "FROM audit_unsealed u JOIN audit_events e USING (event_id) "
-     "ORDER BY u.event_id LIMIT $1"},
+                                         "encode(e.event_mac, 'hex') "
+                                         "FROM audit_unsealed u JOIN "
+                                         "audit_events e USING (event_id) "
+                                         "ORDER BY u.event_id LIMIT $1"},
     // $1 sequences, $2 event ids, $3 key ids, $4 chain MACs (hex): arrays.
     {kAppendChain,
      "INSERT INTO audit_chain (sequence, event_id, key_id, chain_mac) "
@@ -104,34 +123,46 @@ const Statement kStatements[] = {
     // $1 after sequence, $2 since, $3 until, $4 limit.
     {kExportAll,
      "SELECT c.sequence, e.event_id, coalesce(e.subject_id, ''), "
-     "coalesce(e.subject_pseudonym, ''), e.action, e.actor, "
-     MICROS("e.recorded_at") ", e.payload, e.key_id, "
-     "encode(e.event_mac, 'hex'), encode(c.chain_mac, 'hex') "
-     "FROM audit_chain c JOIN audit_events e ON e.event_id = c.event_id "
-     "WHERE c.sequence > $1 AND e.recorded_at >= $2::timestamptz "
-     "AND e.recorded_at < $3::timestamptz ORDER BY c.sequence LIMIT $4"},
+     "coalesce(e.subject_pseudonym, ''), e.action, e.actor, " MICROS(
+         "e.recorded_at") ", e.payload, e.key_id, "
+                          "encode(e.event_mac, 'hex'), encode(c.chain_mac, "
+                          "'hex') "
+                          "FROM audit_chain c JOIN audit_events e ON "
+                          "e.event_id = c.event_id "
+                          "WHERE c.sequence > $1 AND e.recorded_at >= "
+                          "$2::timestamptz "
+                          "AND e.recorded_at < $3::timestamptz ORDER BY "
+                          "c.sequence LIMIT $4"},
     // As kExportAll, for one subject: $5 subject id, $6 its pseudonym (so
     // the events of an erased subject are found too).
     {kExportSubject,
      "SELECT c.sequence, e.event_id, coalesce(e.subject_id, ''), "
-     "coalesce(e.subject_pseudonym, ''), e.action, e.actor, "
-     MICROS("e.recorded_at") ", e.payload, e.key_id, "
-     "encode(e.event_mac, 'hex'), encode(c.chain_mac, 'hex') "
-     "FROM audit_events e JOIN audit_chain c ON c.event_id = e.event_id "
-     "WHERE (e.subject_id = $5 OR e.subject_pseudonym = $6) "
-     "AND c.sequence > $1 AND e.recorded_at >= $2::timestamptz "
-     "AND e.recorded_at < $3::timestamptz ORDER BY c.sequence LIMIT $4"},
+     "coalesce(e.subject_pseudonym, ''), e.action, e.actor, " MICROS(
+         "e.recorded_at") ", e.payload, e.key_id, "
+                          "encode(e.event_mac, 'hex'), encode(c.chain_mac, "
+                          "'hex') "
+                          "FROM audit_events e JOIN audit_chain c ON "
+                          "c.event_id = e.event_id "
+                          "WHERE (e.subject_id = $5 OR e.subject_pseudonym = "
+                          "$6) "
+                          "AND c.sequence > $1 AND e.recorded_at >= "
+                          "$2::timestamptz "
+                          "AND e.recorded_at < $3::timestamptz ORDER BY "
+                          "c.sequence LIMIT $4"},
     // $1 after sequence, $2 limit. Chain entries with their events (NULLs
     // where the event is gone).
     {kVerifyPage,
      "SELECT c.sequence, c.event_id, c.key_id, encode(c.chain_mac, 'hex'), "
      "e.event_id IS NOT NULL, coalesce(e.subject_pseudonym, ''), "
      "coalesce(e.action, ''), coalesce(e.actor, ''), "
-     "coalesce(" MICROS("e.recorded_at") ", 0), coalesce(e.payload, ''), "
-     "coalesce(e.key_id, ''), coalesce(encode(e.event_mac, 'hex'), ''), "
-     "coalesce(e.subject_id, '') "
-     "FROM audit_chain c LEFT JOIN audit_events e ON e.event_id = c.event_id "
-     "WHERE c.sequence > $1 ORDER BY c.sequence LIMIT $2"},
+     "coalesce(" MICROS(
+         "e.recorded_at") ", 0), coalesce(e.payload, ''), "
+                          "coalesce(e.key_id, ''), "
+                          "coalesce(encode(e.event_mac, 'hex'), ''), "
+                          "coalesce(e.subject_id, '') "
+                          "FROM audit_chain c LEFT JOIN audit_events e ON "
+                          "e.event_id = c.event_id "
+                          "WHERE c.sequence > $1 ORDER BY c.sequence LIMIT $2"},
     // Events neither sealed nor waiting to be: inserted behind consentd's
     // back (or rejected by the sealer).
     {kOrphanEvents,
@@ -146,12 +177,16 @@ const Statement kStatements[] = {
     {kUnsealedCount, "SELECT count(*) FROM audit_unsealed"},
     // $1 subject: its decisions, oldest first, one row per named category.
     {kHistory,
-     "SELECT d.consent_version, " MICROS("d.recorded_at") ", "
-     "d.policy_version, d.source, d.region, d.gpc, "
-     "coalesce(d.idempotency_key, ''), d.expected_version, d.actor, "
-     "c.key, c.value::boolean "
-     "FROM decisions d CROSS JOIN LATERAL jsonb_each_text(d.choices) AS c "
-     "WHERE d.subject_id = $1 ORDER BY d.consent_version, c.key"},
+     "SELECT d.consent_version, " MICROS(
+         "d.recorded_at") ", "
+                          "d.policy_version, d.source, d.region, d.gpc, "
+                          "coalesce(d.idempotency_key, ''), "
+                          "d.expected_version, d.actor, "
+                          "c.key, c.value::boolean "
+                          "FROM decisions d CROSS JOIN LATERAL "
+                          "jsonb_each_text(d.choices) AS c "
+                          "WHERE d.subject_id = $1 ORDER BY d.consent_version, "
+                          "c.key"},
     // $1 subject, $2 pseudonym: is anything held about it?
     {kSubjectExists,
      "SELECT EXISTS (SELECT 1 FROM subjects WHERE subject_id = $1) OR "

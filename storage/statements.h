@@ -6,6 +6,7 @@
 #define CONSENTD_STORAGE_STATEMENTS_H_
 
 #include <span>
+
 #include "absl/strings/string_view.h"
 
 namespace consentd {

@@ -67,9 +67,10 @@ int main(int argc, char** argv) {
                stats.bytes / 1048576.0,
                static_cast<double>(stats.bytes) / stats.entries);
   absl::PrintF("process RSS:            %.1f MiB\n", after / 1048576.0);
-  absl::PrintF("{\"subjects\": %d, \"rss_bytes_per_subject\": %.0f, "
-               "\"accounted_bytes_per_subject\": %.0f}\n",
-               stats.entries, static_cast<double>(after - before) / stats.entries,
-               static_cast<double>(stats.bytes) / stats.entries);
+  absl::PrintF(
+      "{\"subjects\": %d, \"rss_bytes_per_subject\": %.0f, "
+      "\"accounted_bytes_per_subject\": %.0f}\n",
+      stats.entries, static_cast<double>(after - before) / stats.entries,
+      static_cast<double>(stats.bytes) / stats.entries);
   return 0;
 }

@@ -49,7 +49,8 @@ ABSL_FLAG(int, cookies_per_check, 20, "Cookie names per CheckCookies call.");
 ABSL_FLAG(bool, prepopulate, true,
           "Record a decision for every subject before measuring.");
 ABSL_FLAG(std::string, scenario, "", "Name for the JSON line.");
-ABSL_FLAG(int, server_pid, 0, "Report this process's CPU use (its /proc stat).");
+ABSL_FLAG(int, server_pid, 0,
+          "Report this process's CPU use (its /proc stat).");
 ABSL_FLAG(std::string, token, "", "Bearer token.");
 
 namespace {
@@ -61,8 +62,8 @@ constexpr const char* kOpNames[] = {"CheckCookie", "CheckCookies",
 
 // The seed policy's optional cookies, and a necessary one.
 const char* const kCookies[] = {
-    "ia_stats_events", "ia_mkt_source", "ia_pref_theme", "refreshToken",
-    "ia_stats_perf",   "ia_mkt_campaign", "ia_pref_language", "currency",
+    "ia_stats_events",  "ia_mkt_source",    "ia_pref_theme",    "refreshToken",
+    "ia_stats_perf",    "ia_mkt_campaign",  "ia_pref_language", "currency",
     "ia_stats_session", "ia_mkt_conversion"};
 
 std::string SubjectId(int i) {
@@ -95,8 +96,9 @@ class Bench {
     for (int i = 0; i < absl::GetFlag(FLAGS_channels); ++i) {
       grpc::ChannelArguments args;
       args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);  // Own connection.
-      auto channel = grpc::CreateCustomChannel(
-          absl::GetFlag(FLAGS_target), grpc::InsecureChannelCredentials(), args);
+      auto channel =
+          grpc::CreateCustomChannel(absl::GetFlag(FLAGS_target),
+                                    grpc::InsecureChannelCredentials(), args);
       consent_.push_back(consent::v1::ConsentService::NewStub(channel));
       health_.push_back(grpc::health::v1::Health::NewStub(channel));
     }
@@ -126,7 +128,8 @@ class Bench {
   }
 
   void Prepopulate() {
-    std::fprintf(stderr, "recording a decision for %d subjects...\n", subjects_);
+    std::fprintf(stderr, "recording a decision for %d subjects...\n",
+                 subjects_);
     RunPhase(absl::InfiniteDuration(), subjects_, /*record_all=*/true);
   }
 
@@ -138,12 +141,13 @@ class Bench {
     int active = absl::GetFlag(FLAGS_concurrency);
     std::vector<std::unique_ptr<Slot>> slots;
     for (int i = 0; i < active; ++i) {
-      slots.push_back(std::make_unique<Slot>(this, i, deadline, requests,
-                                             &issued, record_all, &mu, &active));
+      slots.push_back(std::make_unique<Slot>(
+          this, i, deadline, requests, &issued, record_all, &mu, &active));
     }
     for (auto& slot : slots) slot->Next();
     absl::MutexLock lock(&mu);
-    mu.Await(absl::Condition(+[](int* n) { return *n == 0; }, &active));
+    mu.Await(absl::Condition(
+        +[](int* n) { return *n == 0; }, &active));
     for (auto& slot : slots) {
       for (int op = 0; op < 5; ++op) {
         Stats& s = stats_[op];
@@ -172,10 +176,11 @@ class Bench {
         return s.latencies_ns[i] / 1000.0;
       };
       const double qps = s.latencies_ns.size() / absl::ToDoubleSeconds(elapsed);
-      absl::PrintF("%-14s %10.0f QPS  p50 %8.1f us  p90 %8.1f us  p99 %8.1f us"
-                   "  p99.9 %8.1f us  errors %d\n",
-                   kOpNames[op], qps, pct(0.5), pct(0.9), pct(0.99),
-                   pct(0.999), s.errors);
+      absl::PrintF(
+          "%-14s %10.0f QPS  p50 %8.1f us  p90 %8.1f us  p99 %8.1f us"
+          "  p99.9 %8.1f us  errors %d\n",
+          kOpNames[op], qps, pct(0.5), pct(0.9), pct(0.99), pct(0.999),
+          s.errors);
       json.push_back(absl::StrFormat(
           "\"%s\": {\"qps\": %.1f, \"p50_us\": %.1f, \"p90_us\": %.1f, "
           "\"p99_us\": %.1f, \"p999_us\": %.1f, \"errors\": %d}",
@@ -185,8 +190,9 @@ class Bench {
     if (server_cpu >= 0) {
       absl::PrintF("server CPU     %.0f%% of one core\n",
                    100 * server_cpu / absl::ToDoubleSeconds(elapsed));
-      json.push_back(absl::StrFormat("\"server_cpu_cores\": %.2f",
-                                     server_cpu / absl::ToDoubleSeconds(elapsed)));
+      json.push_back(
+          absl::StrFormat("\"server_cpu_cores\": %.2f",
+                          server_cpu / absl::ToDoubleSeconds(elapsed)));
     }
     absl::PrintF(
         "{\"scenario\": \"%s\", \"concurrency\": %d, \"channels\": %d, "
@@ -201,8 +207,14 @@ class Bench {
   struct Slot {
     Slot(Bench* b, int i, absl::Time d, int64_t r, std::atomic<int64_t>* n,
          bool all, absl::Mutex* m, int* a)
-        : bench(b), index(i), deadline(d), requests(r), issued(n),
-          record_all(all), mu(m), active(a) {}
+        : bench(b),
+          index(i),
+          deadline(d),
+          requests(r),
+          issued(n),
+          record_all(all),
+          mu(m),
+          active(a) {}
 
     void Next() {
       const int64_t n = issued->fetch_add(1);
@@ -211,13 +223,17 @@ class Bench {
         --*active;
         return;
       }
-      const int subject = record_all ? static_cast<int>(n) : bench->PickSubject(gen);
-      const Op op = record_all ? Op::kRecord
-                               : bench->mix_[absl::Uniform<size_t>(
-                                     gen, 0, bench->mix_.size())];
-      const size_t channel = static_cast<size_t>(index) % bench->consent_.size();
+      const int subject =
+          record_all ? static_cast<int>(n) : bench->PickSubject(gen);
+      const Op op =
+          record_all
+              ? Op::kRecord
+              : bench->mix_[absl::Uniform<size_t>(gen, 0, bench->mix_.size())];
+      const size_t channel =
+          static_cast<size_t>(index) % bench->consent_.size();
       context = std::make_unique<grpc::ClientContext>();
-      context->set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(30)));
+      context->set_deadline(
+          absl::ToChronoTime(absl::Now() + absl::Seconds(30)));
       if (!bench->token_.empty()) {
         context->AddMetadata("authorization", "Bearer " + bench->token_);
       }
@@ -225,7 +241,8 @@ class Bench {
       auto done = [this, op](grpc::Status s) {
         Stats& st = stats[static_cast<int>(op)];
         if (s.ok()) {
-          st.latencies_ns.push_back(absl::ToInt64Nanoseconds(absl::Now() - start));
+          st.latencies_ns.push_back(
+              absl::ToInt64Nanoseconds(absl::Now() - start));
         } else {
           ++st.errors;
         }

@@ -14,12 +14,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string text(reinterpret_cast<const char*>(data) + 1, size - 1);
   switch (data[0] % 3) {
     case 0: {
-      absl::StatusOr<consentd::TokenTable> t = consentd::TokenTable::Parse(text);
+      absl::StatusOr<consentd::TokenTable> t =
+          consentd::TokenTable::Parse(text);
       if (t.ok()) t->Find(std::string(32, '\0'));
       break;
     }
     case 1: {
-      absl::StatusOr<consentd::RegionTable> t = consentd::RegionTable::Parse(text);
+      absl::StatusOr<consentd::RegionTable> t =
+          consentd::RegionTable::Parse(text);
       if (t.ok()) t->Lookup("US-CA");
       break;
     }

@@ -47,8 +47,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (split == std::string::npos) return 0;
   std::vector<std::string> patterns =
       absl::StrSplit(text.substr(0, split), '\n', absl::SkipEmpty());
-  std::vector<std::string> names =
-      absl::StrSplit(text.substr(split + 5), '\n');
+  std::vector<std::string> names = absl::StrSplit(text.substr(split + 5), '\n');
   if (patterns.size() > 64 || names.size() > 64) return 0;
   // Duplicates are rejected before a matcher is built (ValidatePolicy).
   std::vector<std::string> unique;

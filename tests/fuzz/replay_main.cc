@@ -33,7 +33,8 @@ int main(int argc, char** argv) {
       std::stringstream bytes;
       bytes << in.rdbuf();
       const std::string input = bytes.str();
-      target->second(reinterpret_cast<const uint8_t*>(input.data()), input.size());
+      target->second(reinterpret_cast<const uint8_t*>(input.data()),
+                     input.size());
       ++inputs;
     }
   }

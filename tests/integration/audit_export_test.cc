@@ -9,10 +9,10 @@
 #include <fstream>
 #include <pqxx/pqxx>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
-#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "core/audit.h"
 #include "storage/audit_keys.h"
@@ -31,9 +31,9 @@ int64_t PeakRssKiB(pid_t pid) {
   while (std::getline(status, line)) {
     if (absl::StartsWith(line, "VmHWM:")) {
       int64_t kib = 0;
-      (void)absl::SimpleAtoi(absl::StripAsciiWhitespace(
-                                 line.substr(6, line.size() - 6 - 3)),
-                             &kib);
+      (void)absl::SimpleAtoi(
+          absl::StripAsciiWhitespace(line.substr(6, line.size() - 6 - 3)),
+          &kib);
       return kib;
     }
   }
@@ -87,7 +87,8 @@ TEST(AuditExport, TwoHundredThousandEventsWithFlatMemory) {
   EXPECT_NE(last.find("\"sequence\":\"200001\""), std::string::npos) << last;
 
   const int64_t server_growth_kib = PeakRssKiB(server.pid()) - server_before;
-  std::cout << "[ figures  ] exported " << lines << " events; consentd peak RSS "
+  std::cout << "[ figures  ] exported " << lines
+            << " events; consentd peak RSS "
             << "grew by " << server_growth_kib / 1024 << " MiB during the "
             << "export; consentctl peak RSS " << client_peak_kib / 1024
             << " MiB (" << baseline_kib / 1024 << " MiB for `policy list`)\n";

@@ -5,8 +5,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "consent/v1/audit.grpc.pb.h"
-#include "tests/integration/process_server.h"
 #include "storage/audit_keys.h"
+#include "tests/integration/process_server.h"
 #include "tests/integration/test_env.h"
 
 namespace consentd::testing {
@@ -51,9 +51,8 @@ class AuditTest : public IntegrationTest {
 
   // Waits (with a deadline) until every committed event is sealed.
   void WaitSealed() {
-    ASSERT_TRUE(Eventually([&] {
-      return db_.Count("SELECT count(*) FROM audit_unsealed") == 0;
-    }));
+    ASSERT_TRUE(Eventually(
+        [&] { return db_.Count("SELECT count(*) FROM audit_unsealed") == 0; }));
   }
 
   int64_t DecisionEvents() {
@@ -69,8 +68,8 @@ TEST_F(AuditTest, HistoryExportAndResumableCursor) {
   clock_.Advance(absl::Hours(1));
   ASSERT_TRUE(server_->Record("s", {{"marketing", true}}).status.ok());
   clock_.Advance(absl::Hours(1));
-  ASSERT_TRUE(
-      server_->Record("s", {{"statistics", false}, {"marketing", true}}).status.ok());
+  ASSERT_TRUE(server_->Record("s", {{"statistics", false}, {"marketing", true}})
+                  .status.ok());
   ASSERT_TRUE(server_->Record("other", {{"statistics", true}}).status.ok());
 
   consent::v1::GetHistoryRequest request;
@@ -127,12 +126,13 @@ TEST_F(AuditTest, HistoryExportAndResumableCursor) {
 }
 
 TEST_F(AuditTest, EveryAcceptedDecisionHasOneEvent) {
-  ASSERT_TRUE(server_->Record("deny-all", {{"preferences", false},
-                                           {"statistics", false},
-                                           {"marketing", false}})
+  ASSERT_TRUE(server_
+                  ->Record("deny-all", {{"preferences", false},
+                                        {"statistics", false},
+                                        {"marketing", false}})
                   .status.ok());
-  ASSERT_TRUE(
-      server_->Record("device:7f3a9c", {{"statistics", true}}, "key-1").status.ok());
+  ASSERT_TRUE(server_->Record("device:7f3a9c", {{"statistics", true}}, "key-1")
+                  .status.ok());
   EXPECT_TRUE(server_->Record("device:7f3a9c", {{"statistics", true}}, "key-1")
                   .response.replayed());
   EXPECT_FALSE(server_->Record("deny-all", {{"necessary", false}}).status.ok());
@@ -157,7 +157,8 @@ TEST_F(AuditTest, RequestContextIsKeptOnlyAsKeyedHashes) {
   EXPECT_EQ(payload.find("Mozilla"), std::string::npos);
   EXPECT_EQ(payload.find("2001:db8"), std::string::npos);
   const AuditKeys keys = AuditKeys::ForTesting();
-  EXPECT_NE(payload.find(keys.Fingerprint("ip", "2001:db8::1")), std::string::npos);
+  EXPECT_NE(payload.find(keys.Fingerprint("ip", "2001:db8::1")),
+            std::string::npos);
   EXPECT_NE(payload.find(keys.Fingerprint("user_agent",
                                           "Mozilla/5.0 (X11; Linux x86_64)")),
             std::string::npos);
@@ -191,9 +192,10 @@ class AuditTamperTest : public AuditTest {
 };
 
 TEST_F(AuditTamperTest, AModifiedPayloadIsReportedAtItsSequence) {
-  db_.Query("UPDATE audit_events SET payload = replace(payload, "
-            "'\"marketing\":true', '\"marketing\":false') WHERE event_id = " +
-            EventAt(4));
+  db_.Query(
+      "UPDATE audit_events SET payload = replace(payload, "
+      "'\"marketing\":true', '\"marketing\":false') WHERE event_id = " +
+      EventAt(4));
   const auto v = Verify();
   EXPECT_FALSE(v.ok());
   EXPECT_EQ(v.first_bad_sequence(), 4);
@@ -234,7 +236,8 @@ TEST_F(AuditTamperTest, SwappedPayloadsAreReported) {
   const std::string a = EventAt(3), b = EventAt(4);
   db_.Query(absl::StrCat(
       "UPDATE audit_events e SET payload = o.payload FROM audit_events o "
-      "WHERE (e.event_id, o.event_id) IN ((", a, ",", b, "),(", b, ",", a, "))"));
+      "WHERE (e.event_id, o.event_id) IN ((",
+      a, ",", b, "),(", b, ",", a, "))"));
   const auto v = Verify();
   EXPECT_FALSE(v.ok());
   EXPECT_EQ(v.first_bad_sequence(), 3);
@@ -247,7 +250,8 @@ TEST_F(AuditTamperTest, ACopiedEventIsRefusedOrReported) {
       "INSERT INTO audit_events (subject_id, subject_pseudonym, action, actor, "
       "recorded_at, payload, key_id, event_mac) SELECT subject_id, "
       "subject_pseudonym, action, actor, recorded_at, payload, key_id, "
-      "event_mac FROM audit_events WHERE event_id = " + EventAt(3);
+      "event_mac FROM audit_events WHERE event_id = " +
+      EventAt(3);
   EXPECT_THROW(db_.Query(copy), std::exception);  // The unique index.
   db_.Query("DROP INDEX audit_events_mac");
   db_.Query(copy);
@@ -261,8 +265,10 @@ TEST_F(AuditTamperTest, ACopiedEventIsRefusedOrReported) {
 }
 
 TEST_F(AuditTamperTest, AnEventMovedToAnotherSubjectIsReported) {
-  db_.Query("UPDATE audit_events SET subject_id = 'someone-else' "
-            "WHERE event_id = " + EventAt(4));
+  db_.Query(
+      "UPDATE audit_events SET subject_id = 'someone-else' "
+      "WHERE event_id = " +
+      EventAt(4));
   const auto v = Verify();
   EXPECT_FALSE(v.ok());
   EXPECT_EQ(v.first_bad_sequence(), 4);
@@ -291,7 +297,8 @@ TEST_F(AuditTamperTest, AForgedEventIsNeverSealedAndIsReported) {
 
 TEST_F(AuditTest, ErasureRemovesTheIdentifierAndKeepsTheProof) {
   const std::string subject = "erase-me-7f3a@example.org";
-  ASSERT_TRUE(server_->Record(subject, {{"marketing", true}}, "idem-1").status.ok());
+  ASSERT_TRUE(
+      server_->Record(subject, {{"marketing", true}}, "idem-1").status.ok());
   ASSERT_TRUE(server_->Record(subject, {{"statistics", true}}).status.ok());
   ASSERT_TRUE(server_->Check(subject, "ia_mkt_source").response.allowed());
 
@@ -310,7 +317,8 @@ TEST_F(AuditTest, ErasureRemovesTheIdentifierAndKeepsTheProof) {
   ASSERT_TRUE(audit_->EraseSubject(Context().get(), erase, &erased).ok());
   EXPECT_EQ(erased.decisions_erased(), 2);
   EXPECT_EQ(erased.audit_events_erased(), 2);
-  EXPECT_EQ(erased.subject_pseudonym(), AuditKeys::ForTesting().Pseudonym(subject));
+  EXPECT_EQ(erased.subject_pseudonym(),
+            AuditKeys::ForTesting().Pseudonym(subject));
 
   consent::v1::GetHistoryRequest history;
   history.set_subject_id(subject);
@@ -322,9 +330,10 @@ TEST_F(AuditTest, ErasureRemovesTheIdentifierAndKeepsTheProof) {
       "SELECT string_agg(table_name, ',') FROM information_schema.tables "
       "WHERE table_schema = 'public'");
   for (absl::string_view table : absl::StrSplit(tables, ',')) {
-    EXPECT_EQ(db_.Count(absl::StrCat("SELECT count(*) FROM ", table,
-                                     " t WHERE t::text LIKE '%erase-me-7f3a%'")),
-              0)
+    EXPECT_EQ(
+        db_.Count(absl::StrCat("SELECT count(*) FROM ", table,
+                               " t WHERE t::text LIKE '%erase-me-7f3a%'")),
+        0)
         << table;
   }
   auto check = server_->Check(subject, "ia_mkt_source");
@@ -353,10 +362,15 @@ TEST_F(AuditTest, ErasureRemovesTheIdentifierAndKeepsTheProof) {
 TEST(AuditKeyRotation, AReplicaWithoutTheNewKeyLeavesItsEventsToOthers) {
   TestDatabase db;
   FakeClock clock(absl::FromUnixSeconds(1769904000));
-  const std::string k1 = std::string("k1 ") + "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
-  const std::string k2 = std::string("k2 ") + "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210";
+  const std::string k1 =
+      std::string("k1 ") +
+      "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+  const std::string k2 =
+      std::string("k2 ") +
+      "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210";
   Config old_config = TestConfig(db.url());
-  old_config.audit_keys = std::make_shared<const AuditKeys>(*AuditKeys::Parse(k1));
+  old_config.audit_keys =
+      std::make_shared<const AuditKeys>(*AuditKeys::Parse(k1));
   Config new_config = TestConfig(db.url());
   new_config.audit_keys =
       std::make_shared<const AuditKeys>(*AuditKeys::Parse(k1 + "\n" + k2));
@@ -369,11 +383,13 @@ TEST(AuditKeyRotation, AReplicaWithoutTheNewKeyLeavesItsEventsToOthers) {
   EXPECT_TRUE(Eventually(
       [&] { return db.Count("SELECT count(*) FROM audit_unsealed") == 0; }));
   EXPECT_EQ(db.Count("SELECT count(*) FROM audit_chain"), 4);
-  EXPECT_EQ(db.Count("SELECT count(*) FROM audit_events WHERE key_id = 'k2'"), 1);
+  EXPECT_EQ(db.Count("SELECT count(*) FROM audit_events WHERE key_id = 'k2'"),
+            1);
   auto audit = consent::v1::AuditService::NewStub(new_replica.channel());
   consent::v1::VerifyAuditLogResponse v;
-  ASSERT_TRUE(audit->VerifyAuditLog(Context().get(),
-                                    consent::v1::VerifyAuditLogRequest(), &v)
+  ASSERT_TRUE(audit
+                  ->VerifyAuditLog(Context().get(),
+                                   consent::v1::VerifyAuditLogRequest(), &v)
                   .ok());
   EXPECT_TRUE(v.ok()) << (v.problems_size() ? v.problems(0).description() : "");
 }
@@ -387,16 +403,18 @@ TEST_F(AuditTest, SupportCallsValidateTheirInput) {
   history.set_subject_id("erased:" + std::string(64, 'a') + ":1");
   EXPECT_EQ(audit_->GetHistory(Context().get(), history, &h).error_code(),
             grpc::StatusCode::INVALID_ARGUMENT);
-  EXPECT_EQ(server_->Record("erased:x:1", {{"marketing", true}}).status.error_code(),
-            grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(
+      server_->Record("erased:x:1", {{"marketing", true}}).status.error_code(),
+      grpc::StatusCode::INVALID_ARGUMENT);
   history.set_subject_id("nobody");
   EXPECT_EQ(audit_->GetHistory(Context().get(), history, &h).error_code(),
             grpc::StatusCode::NOT_FOUND);
   consent::v1::ExportSubjectDataRequest access;
   access.set_subject_id("nobody");
   consent::v1::ExportSubjectDataResponse data;
-  EXPECT_EQ(audit_->ExportSubjectData(Context().get(), access, &data).error_code(),
-            grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(
+      audit_->ExportSubjectData(Context().get(), access, &data).error_code(),
+      grpc::StatusCode::NOT_FOUND);
   consent::v1::ExportAuditLogRequest bad;
   bad.set_after_sequence(-1);
   auto context = Context();

@@ -20,7 +20,8 @@ class ConsentServiceTest : public IntegrationTest {
     return db_.Count(subject.empty()
                          ? "SELECT count(*) FROM decisions"
                          : absl::StrCat("SELECT count(*) FROM decisions "
-                                        "WHERE subject_id = '", subject, "'"));
+                                        "WHERE subject_id = '",
+                                        subject, "'"));
   }
   int64_t WrittenRows() {
     return db_.Count(
@@ -77,9 +78,11 @@ TEST_F(ConsentServiceTest, PartialDecisionCarriesOtherCategoriesOver) {
 
 TEST_F(ConsentServiceTest, DenyAllIsADecision) {
   auto r = server_->Record(
-      "s", {{"preferences", false}, {"statistics", false}, {"marketing", false}});
+      "s",
+      {{"preferences", false}, {"statistics", false}, {"marketing", false}});
   ASSERT_TRUE(r.status.ok());
-  for (const char* cookie : {"ia_pref_theme", "ia_stats_events", "ia_mkt_source"}) {
+  for (const char* cookie :
+       {"ia_pref_theme", "ia_stats_events", "ia_mkt_source"}) {
     auto c = server_->Check("s", cookie);
     EXPECT_FALSE(c.response.allowed()) << cookie;
     EXPECT_EQ(c.response.reason(), consent::v1::REASON_DENIED) << cookie;
@@ -139,10 +142,14 @@ TEST_F(ConsentServiceTest, RecordValidatesEveryField) {
       {"subject_id", [](auto& r) { r.set_subject_id(""); }},
       {"policy_version", [](auto& r) { r.set_policy_version(""); }},
       {"choices", [](auto& r) { r.clear_choices(); }},
-      {"choices key", [](auto& r) { (*r.mutable_choices())["Bad Key"] = true; }},
-      {"source", [](auto& r) { r.set_source(consent::v1::SOURCE_UNSPECIFIED); }},
+      {"choices key",
+       [](auto& r) { (*r.mutable_choices())["Bad Key"] = true; }},
       {"source",
-       [](auto& r) { r.set_source(static_cast<consent::v1::ConsentSource>(42)); }},
+       [](auto& r) { r.set_source(consent::v1::SOURCE_UNSPECIFIED); }},
+      {"source",
+       [](auto& r) {
+         r.set_source(static_cast<consent::v1::ConsentSource>(42));
+       }},
       {"region", [](auto& r) { r.set_region("germany"); }},
       {"idempotency_key",
        [](auto& r) { r.set_idempotency_key(std::string(257, 'k')); }},
@@ -163,22 +170,26 @@ TEST_F(ConsentServiceTest, RecordValidatesEveryField) {
 
 TEST_F(ConsentServiceTest, SubjectIdRulesOnEveryRpc) {
   const std::vector<std::string> bad = {
-      "", std::string(257, 'a'), "tab\tin", "new\nline", std::string("nul\0", 4),
-      "del\x7F", "c1\xC2\x80"};
+      "",          std::string(257, 'a'),   "tab\tin",
+      "new\nline", std::string("nul\0", 4), "del\x7F",
+      "c1\xC2\x80"};
   for (const std::string& id : bad) {
     auto check = server_->Check(id, "refreshToken");
     EXPECT_EQ(check.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-    EXPECT_NE(check.status.error_message().find("subject_id"), std::string::npos);
+    EXPECT_NE(check.status.error_message().find("subject_id"),
+              std::string::npos);
     auto record = server_->Record(id, {{"statistics", true}});
     EXPECT_EQ(record.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-    EXPECT_NE(record.status.error_message().find("subject_id"), std::string::npos);
+    EXPECT_NE(record.status.error_message().find("subject_id"),
+              std::string::npos);
     auto get = server_->Get(id);
     EXPECT_EQ(get.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
     consent::v1::CheckCookiesRequest many;
     many.set_subject_id(id);
     many.add_cookie_names("refreshToken");
     consent::v1::CheckCookiesResponse out;
-    EXPECT_EQ(server_->consent().CheckCookies(Context().get(), many, &out)
+    EXPECT_EQ(server_->consent()
+                  .CheckCookies(Context().get(), many, &out)
                   .error_code(),
               grpc::StatusCode::INVALID_ARGUMENT);
   }
@@ -200,7 +211,8 @@ TEST_F(ConsentServiceTest, InvalidUtf8IsInvalidArgumentNotInternal) {
   check.set_cookie_name("refreshToken");
   std::string bytes;
   check.SerializeToString(&bytes);  // Logs a warning; sends anyway.
-  grpc::Status s = server_->CallRaw("/consent.v1.ConsentService/CheckCookie", bytes);
+  grpc::Status s =
+      server_->CallRaw("/consent.v1.ConsentService/CheckCookie", bytes);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(s.error_message(), "subject_id is not valid UTF-8");
 
@@ -248,20 +260,23 @@ TEST_F(ConsentServiceTest, CheckCookieValidatesItsFields) {
   auto region = server_->Check("s", "refreshToken", "us-ca");
   EXPECT_EQ(region.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_NE(region.status.error_message().find("region"), std::string::npos);
-  EXPECT_EQ(server_->Check("s", "refreshToken", "", false, -1).status.error_code(),
-            grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(
+      server_->Check("s", "refreshToken", "", false, -1).status.error_code(),
+      grpc::StatusCode::INVALID_ARGUMENT);
 }
 
 TEST_F(ConsentServiceTest, CheckCookiesAnswersInRequestOrder) {
   ASSERT_TRUE(server_->Record("s", {{"statistics", true}}).status.ok());
   consent::v1::CheckCookiesRequest request;
   request.set_subject_id("s");
-  for (const char* c : {"ia_mkt_source", "refreshToken", "nope", "ia_stats_events"}) {
+  for (const char* c :
+       {"ia_mkt_source", "refreshToken", "nope", "ia_stats_events"}) {
     request.add_cookie_names(c);
   }
   consent::v1::CheckCookiesResponse response;
-  ASSERT_TRUE(
-      server_->consent().CheckCookies(Context().get(), request, &response).ok());
+  ASSERT_TRUE(server_->consent()
+                  .CheckCookies(Context().get(), request, &response)
+                  .ok());
   ASSERT_EQ(response.results_size(), 4);
   EXPECT_EQ(response.results(0).reason(), consent::v1::REASON_NO_DECISION);
   EXPECT_EQ(response.results(1).reason(), consent::v1::REASON_NECESSARY);
@@ -269,7 +284,8 @@ TEST_F(ConsentServiceTest, CheckCookiesAnswersInRequestOrder) {
   EXPECT_EQ(response.results(3).reason(), consent::v1::REASON_GRANTED);
 
   request.clear_cookie_names();
-  EXPECT_EQ(server_->consent().CheckCookies(Context().get(), request, &response)
+  EXPECT_EQ(server_->consent()
+                .CheckCookies(Context().get(), request, &response)
                 .error_code(),
             grpc::StatusCode::INVALID_ARGUMENT);
   request.add_cookie_names("ok");
@@ -294,7 +310,8 @@ TEST_F(ConsentServiceTest, GetConsentForANewSubject) {
   EXPECT_EQ(got.response.categories(0).state(), consent::v1::STATE_ALWAYS_ON);
   EXPECT_TRUE(got.response.categories(0).allowed());
   for (int i = 1; i < 4; ++i) {
-    EXPECT_EQ(got.response.categories(i).state(), consent::v1::STATE_NOT_DECIDED);
+    EXPECT_EQ(got.response.categories(i).state(),
+              consent::v1::STATE_NOT_DECIDED);
     EXPECT_FALSE(got.response.categories(i).allowed());
   }
 }
@@ -363,8 +380,9 @@ TEST_F(ConsentServiceTest, ConcurrentIdenticalCallsCreateOneVersion) {
   }
   EXPECT_EQ(fresh, 1);
   EXPECT_EQ(Decisions("s"), 1);
-  EXPECT_EQ(db_.Query("SELECT consent_version FROM subjects WHERE subject_id = 's'"),
-            "1");
+  EXPECT_EQ(
+      db_.Query("SELECT consent_version FROM subjects WHERE subject_id = 's'"),
+      "1");
 }
 
 TEST_F(ConsentServiceTest, ReusedKeyWithAnotherPayloadIsAlreadyExists) {
@@ -382,8 +400,12 @@ TEST_F(ConsentServiceTest, ConcurrentWritersWithTheSameExpectedVersion) {
   ASSERT_TRUE(server_->Record("s", {{"marketing", true}}).status.ok());
   ASSERT_TRUE(server_->Record("s", {{"marketing", true}}).status.ok());
   Reply<consent::v1::RecordConsentResponse> a, b;
-  std::thread ta([&] { a = server_->Record("s", {{"marketing", false}}, "", 3); });
-  std::thread tb([&] { b = server_->Record("s", {{"statistics", true}}, "", 3); });
+  std::thread ta([&] {
+    a = server_->Record("s", {{"marketing", false}}, "", 3);
+  });
+  std::thread tb([&] {
+    b = server_->Record("s", {{"statistics", true}}, "", 3);
+  });
   ta.join();
   tb.join();
   const bool a_won = a.status.ok();
@@ -396,8 +418,9 @@ TEST_F(ConsentServiceTest, ConcurrentWritersWithTheSameExpectedVersion) {
             std::string::npos);
   EXPECT_EQ(Decisions("s"), 4);
   // A stale expected_version alone is ABORTED too.
-  EXPECT_EQ(server_->Record("s", {{"marketing", true}}, "", 1).status.error_code(),
-            grpc::StatusCode::ABORTED);
+  EXPECT_EQ(
+      server_->Record("s", {{"marketing", true}}, "", 1).status.error_code(),
+      grpc::StatusCode::ABORTED);
 }
 
 TEST_F(ConsentServiceTest, WritersWithoutExpectedVersionNeverConflict) {
@@ -408,7 +431,8 @@ TEST_F(ConsentServiceTest, WritersWithoutExpectedVersionNeverConflict) {
   for (int w = 0; w < kWriters; ++w) {
     threads.emplace_back([&, w] {
       for (int i = 0; i < kEach; ++i) {
-        if (!server_->Record("s", {{"statistics", (w + i) % 2 == 0}}).status.ok()) {
+        if (!server_->Record("s", {{"statistics", (w + i) % 2 == 0}})
+                 .status.ok()) {
           ++failures;
         }
       }
@@ -495,7 +519,8 @@ TEST_F(ConsentServiceRegressionTest, AFailedWriteDropsTheCachedState) {
             grpc::StatusCode::INTERNAL);
   // Change the truth behind consentd's back: only a replica that dropped
   // its cached state sees it.
-  db_.Query("UPDATE subject_choices SET granted = false WHERE subject_id = 's'");
+  db_.Query(
+      "UPDATE subject_choices SET granted = false WHERE subject_id = 's'");
   EXPECT_FALSE(server_->Check("s", "ia_mkt_source").response.allowed());
 }
 
@@ -507,8 +532,9 @@ TEST_F(ConsentServiceRegressionTest, MinVersionHoldsForNecessaryCookies) {
   auto c = server_->Check("s", "refreshToken", "", false, 1);
   ASSERT_TRUE(c.status.ok());
   EXPECT_EQ(c.response.consent_version(), 1);
-  EXPECT_EQ(server_->Check("s", "refreshToken", "", false, 9).status.error_code(),
-            grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(
+      server_->Check("s", "refreshToken", "", false, 9).status.error_code(),
+      grpc::StatusCode::FAILED_PRECONDITION);
 }
 
 // Review finding: a later version could carry an earlier time (and expire
@@ -521,12 +547,14 @@ TEST_F(ConsentServiceRegressionTest, DecisionTimesNeverGoBackwards) {
   ASSERT_TRUE(second.status.ok());
   EXPECT_EQ(second.response.recorded_at().seconds(),
             first.response.recorded_at().seconds());
-  EXPECT_EQ(db_.Query("SELECT count(DISTINCT recorded_at) FROM decisions"), "1");
+  EXPECT_EQ(db_.Query("SELECT count(DISTINCT recorded_at) FROM decisions"),
+            "1");
 }
 
 // Review finding: a retry with the same key but another expected_version
 // was answered as a replay.
-TEST_F(ConsentServiceRegressionTest, ExpectedVersionIsPartOfTheReplayedRequest) {
+TEST_F(ConsentServiceRegressionTest,
+       ExpectedVersionIsPartOfTheReplayedRequest) {
   ASSERT_TRUE(server_->Record("s", {{"marketing", true}}, "k", 0).status.ok());
   auto other = server_->Record("s", {{"marketing", true}}, "k", 7);
   EXPECT_EQ(other.status.error_code(), grpc::StatusCode::ALREADY_EXISTS);

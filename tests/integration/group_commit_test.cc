@@ -1,6 +1,8 @@
 // Group commit against a real PostgreSQL: a batch of decisions is one
 // transaction, yet each decision is answered as if it had been written
 // alone, and none fails because of another.
+#include "storage/group_commit.h"
+
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -12,7 +14,6 @@
 #include "storage/audit_keys.h"
 #include "storage/consent_store.h"
 #include "storage/database.h"
-#include "storage/group_commit.h"
 #include "tests/integration/test_env.h"
 
 namespace consentd::testing {
@@ -55,7 +56,8 @@ class GroupCommitTest : public IntegrationTest {
 };
 
 TEST_F(GroupCommitTest, EachDecisionOfABatchIsAnsweredAsIfAlone) {
-  ASSERT_TRUE(store_->RecordDecision(MakeDecision("replayed", true, "k-1")).ok());
+  ASSERT_TRUE(
+      store_->RecordDecision(MakeDecision("replayed", true, "k-1")).ok());
   ASSERT_TRUE(store_->RecordDecision(MakeDecision("conflicted", true)).ok());
   ASSERT_TRUE(store_->RecordDecision(MakeDecision("conflicted", false)).ok());
 
@@ -67,7 +69,8 @@ TEST_F(GroupCommitTest, EachDecisionOfABatchIsAnsweredAsIfAlone) {
   const Decision second = MakeDecision("twice", false, "", 1);
   const ConsentStore::BatchEntry batch[] = {
       {&fresh}, {&replay}, {&reused_key}, {&conflict}, {&first}, {&second}};
-  std::vector<absl::StatusOr<RecordOutcome>> out = store_->RecordDecisions(batch);
+  std::vector<absl::StatusOr<RecordOutcome>> out =
+      store_->RecordDecisions(batch);
   ASSERT_EQ(out.size(), 6u);
 
   ASSERT_TRUE(out[0].ok()) << out[0].status();
@@ -116,7 +119,8 @@ TEST_F(GroupCommitTest, ADecisionTheDatabaseRefusesDoesNotFailTheOthers) {
   const Decision ok1 = MakeDecision("ok-1", true);
   const Decision ok2 = MakeDecision("ok-2", false);
   const ConsentStore::BatchEntry batch[] = {{&ok1}, {&unknown_policy}, {&ok2}};
-  std::vector<absl::StatusOr<RecordOutcome>> out = store_->RecordDecisions(batch);
+  std::vector<absl::StatusOr<RecordOutcome>> out =
+      store_->RecordDecisions(batch);
   ASSERT_EQ(out.size(), 3u);
   EXPECT_TRUE(out[0].ok()) << out[0].status();
   EXPECT_FALSE(out[1].ok());
@@ -135,7 +139,8 @@ TEST_F(GroupCommitTest, ADecisionIsNeverWrittenAfterItsOwnDeadline) {
   const ConsentStore::BatchEntry batch[] = {
       {&on_time, absl::Now() + absl::Seconds(30)},
       {&late, absl::Now() - absl::Milliseconds(1)}};
-  std::vector<absl::StatusOr<RecordOutcome>> out = store_->RecordDecisions(batch);
+  std::vector<absl::StatusOr<RecordOutcome>> out =
+      store_->RecordDecisions(batch);
   ASSERT_EQ(out.size(), 2u);
   EXPECT_TRUE(out[0].ok()) << out[0].status();
   EXPECT_EQ(out[1].status().code(), absl::StatusCode::kDeadlineExceeded);
@@ -148,9 +153,7 @@ TEST_F(GroupCommitTest, ConcurrentSubmissionsShareTransactions) {
   auto committer = std::make_unique<GroupCommitter>(
       store_.get(),
       GroupCommitter::Options{
-          .committers = 1,
-          .max_batch = 64,
-          .observe_batch = [&](size_t n) {
+          .committers = 1, .max_batch = 64, .observe_batch = [&](size_t n) {
             ++batches;
             int seen = largest.load();
             while (static_cast<int>(n) > seen &&
@@ -162,14 +165,13 @@ TEST_F(GroupCommitTest, ConcurrentSubmissionsShareTransactions) {
   absl::Notification all_answered;
   for (int i = 0; i < kDecisions; ++i) {
     // Eight subjects: each gets kDecisions / 8 versions, in order.
-    committer->Submit(
-        MakeDecision("shared-" + std::to_string(i % 8), i % 2 == 0,
-                     "key-" + std::to_string(i)),
-        absl::Now() + absl::Seconds(60),
-        [&](absl::StatusOr<RecordOutcome> outcome) {
-          if (outcome.ok() && !outcome->replayed) ++ok;
-          if (++answered == kDecisions) all_answered.Notify();
-        });
+    committer->Submit(MakeDecision("shared-" + std::to_string(i % 8),
+                                   i % 2 == 0, "key-" + std::to_string(i)),
+                      absl::Now() + absl::Seconds(60),
+                      [&](absl::StatusOr<RecordOutcome> outcome) {
+                        if (outcome.ok() && !outcome->replayed) ++ok;
+                        if (++answered == kDecisions) all_answered.Notify();
+                      });
   }
   ASSERT_TRUE(all_answered.WaitForNotificationWithTimeout(absl::Seconds(60)));
   committer.reset();

@@ -61,7 +61,8 @@ TEST(Health, ChecksAreNotServingUntilAPolicyIsLoaded) {
   consent::v1::PublishPolicyRequest publish;
   *publish.mutable_policy() = SeedPolicy();
   consent::v1::PublishPolicyResponse published;
-  ASSERT_TRUE(server.policy().PublishPolicy(Context().get(), publish, &published).ok());
+  ASSERT_TRUE(
+      server.policy().PublishPolicy(Context().get(), publish, &published).ok());
   ASSERT_TRUE(watch->Read(&update));
   EXPECT_EQ(update.status(), HealthCheckResponse::SERVING);
   watch_context->TryCancel();
@@ -74,9 +75,9 @@ TEST(Shutdown, SigtermDrainsWritesAndLosesNothingAcknowledged) {
   auto server = std::make_unique<ProcessServer>(
       db.url(),
       std::vector<std::string>{"--shutdown_delay=1s", "--shutdown_grace=5s"});
-  auto health_channel = grpc::CreateChannel(
-      absl::StrCat("127.0.0.1:", server->port()),
-      grpc::InsecureChannelCredentials());
+  auto health_channel =
+      grpc::CreateChannel(absl::StrCat("127.0.0.1:", server->port()),
+                          grpc::InsecureChannelCredentials());
   std::atomic<bool> stop{false};
   std::atomic<int> acknowledged{0}, other{0};
   std::atomic<int64_t> last_ack_micros{0};
@@ -132,10 +133,12 @@ TEST(Shutdown, SigtermDrainsWritesAndLosesNothingAcknowledged) {
     }
   }
   EXPECT_EQ(db.Count("SELECT count(*) FROM decisions WHERE consent_version = "
-                     "1 AND subject_id IN (" + list + ")"),
+                     "1 AND subject_id IN (" +
+                     list + ")"),
             acknowledged.load());
-  EXPECT_EQ(db.Count("SELECT count(*) FROM decisions"),
-            db.Count("SELECT count(*) FROM audit_events WHERE action = 'decision'"));
+  EXPECT_EQ(
+      db.Count("SELECT count(*) FROM decisions"),
+      db.Count("SELECT count(*) FROM audit_events WHERE action = 'decision'"));
   server->ForgetProcess();  // Already reaped.
 }
 
@@ -152,9 +155,9 @@ TEST(Shutdown, AStalledExportDoesNotHangTheShutdown) {
   grpc::ChannelArguments args;
   args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
   args.SetInt(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 1024);
-  auto channel = grpc::CreateCustomChannel(
-      absl::StrCat("127.0.0.1:", server->port()),
-      grpc::InsecureChannelCredentials(), args);
+  auto channel =
+      grpc::CreateCustomChannel(absl::StrCat("127.0.0.1:", server->port()),
+                                grpc::InsecureChannelCredentials(), args);
   auto audit = consent::v1::AuditService::NewStub(channel);
   auto context = Context(kSupportToken);
   consent::v1::ExportAuditLogRequest request;

@@ -32,9 +32,11 @@ TEST_F(PolicyServiceTest, TheSeedPolicyIsBootstrapped) {
   ASSERT_TRUE(current.status.ok());
   EXPECT_EQ(current.response.version(), "2026-01-12");
   EXPECT_EQ(current.response.cookies_size(), 24);
-  EXPECT_EQ(current.response.SerializeAsString(), SeedPolicy().SerializeAsString());
+  EXPECT_EQ(current.response.SerializeAsString(),
+            SeedPolicy().SerializeAsString());
   EXPECT_EQ(db_.Query("SELECT published_by FROM policies"), "bootstrap");
-  EXPECT_EQ(db_.Query("SELECT document->>'version' FROM policies"), "2026-01-12");
+  EXPECT_EQ(db_.Query("SELECT document->>'version' FROM policies"),
+            "2026-01-12");
 }
 
 TEST_F(PolicyServiceTest, PublishingTheSamePolicyAgainIsANoOp) {
@@ -110,7 +112,8 @@ TEST_F(PolicyServiceTest, AnInvalidPolicyReportsEveryProblemAndWritesNothing) {
 
   consent::v1::PublishPolicyRequest empty;
   consent::v1::PublishPolicyResponse out;
-  EXPECT_EQ(server_->policy().PublishPolicy(Context().get(), empty, &out)
+  EXPECT_EQ(server_->policy()
+                .PublishPolicy(Context().get(), empty, &out)
                 .error_code(),
             grpc::StatusCode::INVALID_ARGUMENT);
 }
@@ -132,16 +135,15 @@ TEST(PolicyServiceWithoutPolicy, ChecksFailUntilOneIsPublished) {
   EXPECT_EQ(check.status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
   consent::v1::GetPolicyRequest request;
   consent::v1::Policy policy;
-  EXPECT_EQ(server.policy().GetPolicy(Context().get(), request, &policy)
-                .error_code(),
-            grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(
+      server.policy().GetPolicy(Context().get(), request, &policy).error_code(),
+      grpc::StatusCode::NOT_FOUND);
 
   consent::v1::PublishPolicyRequest publish;
   *publish.mutable_policy() = SeedPolicy();
   consent::v1::PublishPolicyResponse published;
-  ASSERT_TRUE(server.policy()
-                  .PublishPolicy(Context().get(), publish, &published)
-                  .ok());
+  ASSERT_TRUE(
+      server.policy().PublishPolicy(Context().get(), publish, &published).ok());
   EXPECT_TRUE(published.created());
   EXPECT_TRUE(server.Check("s", "refreshToken").response.allowed());
 }

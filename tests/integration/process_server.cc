@@ -66,7 +66,8 @@ double MetricValue(const std::string& exposition, const std::string& metric) {
   for (absl::string_view line : absl::StrSplit(exposition, '\n')) {
     if (absl::StartsWith(line, metric + " ")) {
       double value;
-      if (absl::SimpleAtod(line.substr(metric.size() + 1), &value)) return value;
+      if (absl::SimpleAtod(line.substr(metric.size() + 1), &value))
+        return value;
     }
   }
   return -1;
@@ -89,7 +90,10 @@ ProcessServer::ProcessServer(const std::string& db_url,
   log_path_ = absl::StrCat(::testing::TempDir(), "consentd-", getpid(), "-",
                            port_, ".log");
   const std::string keys_path = absl::StrCat(log_path_, ".keys");
-  std::ofstream(keys_path) << "test " << "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef" << "\n";
+  std::ofstream(keys_path)
+      << "test "
+      << "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+      << "\n";
   tokens_path_ = absl::StrCat(log_path_, ".tokens");
   std::ofstream(tokens_path_) << TestTokensFile();
   std::vector<std::string> args = {
@@ -126,17 +130,21 @@ ProcessServer::ProcessServer(const std::string& db_url,
   consent_ = consent::v1::ConsentService::NewStub(channel_);
   policy_ = consent::v1::PolicyService::NewStub(channel_);
   auto health = grpc::health::v1::Health::NewStub(channel_);
-  const bool up = Eventually([&] {
-    grpc::ClientContext context;
-    context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(1)));
-    context.set_wait_for_ready(true);
-    grpc::health::v1::HealthCheckResponse response;
-    return health
-               ->Check(&context, grpc::health::v1::HealthCheckRequest(),
-                       &response)
-               .ok() &&
-           response.status() == grpc::health::v1::HealthCheckResponse::SERVING;
-  }, absl::Seconds(30));
+  const bool up = Eventually(
+      [&] {
+        grpc::ClientContext context;
+        context.set_deadline(
+            absl::ToChronoTime(absl::Now() + absl::Seconds(1)));
+        context.set_wait_for_ready(true);
+        grpc::health::v1::HealthCheckResponse response;
+        return health
+                   ->Check(&context, grpc::health::v1::HealthCheckRequest(),
+                           &response)
+                   .ok() &&
+               response.status() ==
+                   grpc::health::v1::HealthCheckResponse::SERVING;
+      },
+      absl::Seconds(30));
   EXPECT_TRUE(up) << "consentd did not come up:\n" << Log();
 }
 
@@ -148,16 +156,17 @@ ProcessServer::~ProcessServer() {
   channel_.reset();
   kill(pid_, SIGTERM);
   int status = 0;
-  const bool exited = Eventually(
-      [&] { return waitpid(pid_, &status, WNOHANG) == pid_; },
-      absl::Seconds(20));
+  const bool exited =
+      Eventually([&] { return waitpid(pid_, &status, WNOHANG) == pid_; },
+                 absl::Seconds(20));
   if (!exited) {
     ADD_FAILURE() << "consentd did not stop on SIGTERM:\n" << Log();
     kill(pid_, SIGKILL);
     waitpid(pid_, &status, 0);
   } else {
     EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
-        << "consentd exit status " << status << ":\n" << Log();
+        << "consentd exit status " << status << ":\n"
+        << Log();
   }
 }
 
@@ -176,7 +185,8 @@ Reply<consent::v1::CheckCookieResponse> ProcessServer::Check(
   request.set_cookie_name(cookie);
   request.set_min_consent_version(min_consent_version);
   Reply<consent::v1::CheckCookieResponse> reply;
-  reply.status = consent_->CheckCookie(Context().get(), request, &reply.response);
+  reply.status =
+      consent_->CheckCookie(Context().get(), request, &reply.response);
   return reply;
 }
 

@@ -85,7 +85,8 @@ TEST_F(ReplicasTest, ConcurrentIdenticalCallsOverBothReplicasMakeOneVersion) {
   for (int i = 0; i < kCalls; ++i) {
     threads.emplace_back([&, i] {
       if (barrier->Block()) delete barrier;
-      replies[i] = (i % 2 == 0 ? a_ : b_).Record("s", "statistics", true, "k-1");
+      replies[i] =
+          (i % 2 == 0 ? a_ : b_).Record("s", "statistics", true, "k-1");
     });
   }
   for (auto& t : threads) t.join();
@@ -124,7 +125,8 @@ TEST_F(ReplicasTest, AKilledListenerNeverLeavesAStaleAllow) {
   // Kill B's listening connection, then withdraw through A at once.
   EXPECT_EQ(db_.Query(absl::StrCat(
                 "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                "WHERE application_name = 'consentd-listener/", b_.pid(), "'")),
+                "WHERE application_name = 'consentd-listener/",
+                b_.pid(), "'")),
             "1");
   ASSERT_TRUE(a_.Record("s", "marketing", false).status.ok());
   const absl::Time committed = absl::Now();
@@ -156,8 +158,9 @@ TEST_F(ReplicasTest, ForgedNotificationsCannotMakeAReplicaAllow) {
   // Anyone who can connect may NOTIFY: an invalidation with a huge version
   // only evicts, and garbage makes B start over; neither makes it allow.
   db_.Query("SELECT pg_notify('consentd_changes', 'i 0 999999999 s')");
-  db_.Query("SELECT pg_notify('consentd_changes', "
-            "'d 0 999999 1 0 1 marketing 1 1 0 s')");
+  db_.Query(
+      "SELECT pg_notify('consentd_changes', "
+      "'d 0 999999 1 0 1 marketing 1 1 0 s')");
   EXPECT_TRUE(Eventually([&] {
     return MetricValue(HttpGet(b_.metrics_port(), "/metrics"),
                        "consentd_listener_reconnects_total") >= 1;
@@ -178,12 +181,15 @@ TEST_F(ReplicasTest, APolicyPublishedOnOneReplicaIsUsedByTheOther) {
   publish.mutable_policy()->set_version("2026-06-01");
   publish.mutable_policy()->add_reconsent_categories("marketing");
   consent::v1::PublishPolicyResponse published;
-  ASSERT_TRUE(a_.policy().PublishPolicy(Context().get(), publish, &published).ok());
-  EXPECT_TRUE(Eventually([&] {
-    auto r = b_.Check("s", "ia_mkt_source");
-    return r.response.reason() == consent::v1::REASON_RECONSENT_REQUIRED &&
-           r.response.policy_version() == "2026-06-01";
-  }, kBound + absl::Seconds(2)));
+  ASSERT_TRUE(
+      a_.policy().PublishPolicy(Context().get(), publish, &published).ok());
+  EXPECT_TRUE(Eventually(
+      [&] {
+        auto r = b_.Check("s", "ia_mkt_source");
+        return r.response.reason() == consent::v1::REASON_RECONSENT_REQUIRED &&
+               r.response.policy_version() == "2026-06-01";
+      },
+      kBound + absl::Seconds(2)));
 }
 
 TEST(ReplicaCacheBound, ThousandSubjectCacheUnderTenThousandSubjects) {

@@ -45,9 +45,9 @@ TEST_F(RulesTest, RegimesAndGpcWithoutADecision) {
   ExpectAnswer(server_->Check("s", "ia_mkt_source", ""), false,
                consent::v1::REASON_NO_DECISION);
   // An opt-out allow carries the cookie's own lifetime.
-  EXPECT_EQ(server_->Check("s", "ia_mkt_source", "US-CA").response
-                .max_age_seconds(),
-            30 * 86400);
+  EXPECT_EQ(
+      server_->Check("s", "ia_mkt_source", "US-CA").response.max_age_seconds(),
+      30 * 86400);
 }
 
 TEST_F(RulesTest, MalformedRegionsAreInvalidArgument) {
@@ -91,10 +91,10 @@ TEST_F(RulesTest, ExpiryCountsFromTheDecisionWhateverTheTimeZones) {
     bool allowed;
     int64_t max_age;
   };
-  for (const Step& step : {Step{300 * kDay, true, 2592000},
-                           Step{364 * kDay, true, 86400},
-                           Step{364 * kDay + absl::Hours(23), true, 3600},
-                           Step{365 * kDay, false, 0}}) {
+  for (const Step& step :
+       {Step{300 * kDay, true, 2592000}, Step{364 * kDay, true, 86400},
+        Step{364 * kDay + absl::Hours(23), true, 3600},
+        Step{365 * kDay, false, 0}}) {
     clock_.Set(t + step.after);
     // Read from the cache, and from PostgreSQL after a restart.
     for (int pass = 0; pass < 2; ++pass) {
@@ -217,8 +217,9 @@ TEST_F(RulesTest, ConsentTtlIsConfigurable) {
   server_ = std::make_unique<TestServer>(config, &clock_);
   ASSERT_TRUE(server_->Record("s", {{"statistics", true}}).status.ok());
   // ia_stats_returning lives 90 days; the 30-day consent bounds it.
-  EXPECT_EQ(server_->Check("s", "ia_stats_returning").response.max_age_seconds(),
-            30 * 86400);
+  EXPECT_EQ(
+      server_->Check("s", "ia_stats_returning").response.max_age_seconds(),
+      30 * 86400);
   clock_.Advance(absl::Hours(24 * 30));
   ExpectAnswer(server_->Check("s", "ia_stats_returning"), false,
                consent::v1::REASON_EXPIRED);

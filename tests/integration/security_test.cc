@@ -7,14 +7,13 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <pqxx/pqxx>
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "consent/v1/audit.grpc.pb.h"
 #include "google/protobuf/descriptor.h"
-#include <pqxx/pqxx>
-
 #include "storage/audit_keys.h"
 #include "tests/integration/process_server.h"
 #include "tests/integration/test_env.h"
@@ -72,10 +71,11 @@ grpc::Status CallAs(const std::shared_ptr<grpc::Channel>& channel,
 // Every RPC of consent.v1, by full name.
 std::vector<std::pair<std::string, const google::protobuf::MethodDescriptor*>>
 AllMethods() {
-  std::vector<std::pair<std::string, const google::protobuf::MethodDescriptor*>> all;
-  for (const char* service : {"consent.v1.ConsentService",
-                              "consent.v1.PolicyService",
-                              "consent.v1.AuditService"}) {
+  std::vector<std::pair<std::string, const google::protobuf::MethodDescriptor*>>
+      all;
+  for (const char* service :
+       {"consent.v1.ConsentService", "consent.v1.PolicyService",
+        "consent.v1.AuditService"}) {
     const google::protobuf::ServiceDescriptor* d =
         google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(
             service);
@@ -92,7 +92,8 @@ class SecurityTest : public IntegrationTest {
  protected:
   grpc::Status Call(const std::string& method, const std::string& token) {
     for (const auto& [name, descriptor] : AllMethods()) {
-      if (name == method) return CallAs(server_->channel(), name, token, descriptor);
+      if (name == method)
+        return CallAs(server_->channel(), name, token, descriptor);
     }
     ADD_FAILURE() << "no method " << method;
     return grpc::Status::CANCELLED;
@@ -103,8 +104,8 @@ TEST_F(SecurityTest, EveryRpcRefusesCallersWithoutAValidToken) {
   const std::string almost = std::string(kAdminToken).substr(1) + "x";
   ASSERT_EQ(AllMethods().size(), 12u);
   for (const auto& [name, descriptor] : AllMethods()) {
-    for (const std::string& token : {std::string(), almost,
-                                     std::string(kAdminToken) + "0"}) {
+    for (const std::string& token :
+         {std::string(), almost, std::string(kAdminToken) + "0"}) {
       grpc::Status s = CallAs(server_->channel(), name, token, descriptor);
       EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED)
           << name << " with token '" << token << "': " << s.error_message();
@@ -174,7 +175,8 @@ TEST_F(SecurityTest, RolesFollowThePermissionTable) {
   consent::v1::GetHistoryRequest history;
   history.set_subject_id("s");
   consent::v1::GetHistoryResponse h;
-  ASSERT_TRUE(audit->GetHistory(Context(kSupportToken).get(), history, &h).ok());
+  ASSERT_TRUE(
+      audit->GetHistory(Context(kSupportToken).get(), history, &h).ok());
   EXPECT_EQ(h.decisions(0).actor(), "test-app");
 }
 
@@ -186,8 +188,7 @@ TEST_F(SecurityTest, HealthAndReflectionNeedNoToken) {
   absl::Notification done;
   grpc::Status status;
   stub.UnaryCall(context.get(), "/grpc.health.v1.Health/Check",
-                 grpc::StubOptions(), &request, &response,
-                 [&](grpc::Status s) {
+                 grpc::StubOptions(), &request, &response, [&](grpc::Status s) {
                    status = std::move(s);
                    done.Notify();
                  });
@@ -198,10 +199,12 @@ TEST_F(SecurityTest, HealthAndReflectionNeedNoToken) {
 TEST_F(SecurityTest, RequestsOverTheSizeLimitAreRefusedAndServingGoesOn) {
   consent::v1::CheckCookiesRequest big;
   big.set_subject_id("s");
-  for (int i = 0; i < 5 * 1024; ++i) big.add_cookie_names(std::string(1024, 'c'));
+  for (int i = 0; i < 5 * 1024; ++i)
+    big.add_cookie_names(std::string(1024, 'c'));
   consent::v1::CheckCookiesResponse out;
-  EXPECT_EQ(server_->consent().CheckCookies(Context().get(), big, &out).error_code(),
-            grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_EQ(
+      server_->consent().CheckCookies(Context().get(), big, &out).error_code(),
+      grpc::StatusCode::RESOURCE_EXHAUSTED);
   consent::v1::CheckCookiesRequest many;
   many.set_subject_id("s");
   for (int i = 0; i < 1001; ++i) many.add_cookie_names("c");
@@ -224,29 +227,38 @@ TEST_F(SecurityTest, AWriteWhoseDeadlinePassesLeavesNothingWritten) {
   (*request.mutable_choices())["marketing"] = false;
   request.set_source(consent::v1::SOURCE_BANNER);
   auto context = Context();
-  context->set_deadline(absl::ToChronoTime(absl::Now() + absl::Milliseconds(500)));
+  context->set_deadline(
+      absl::ToChronoTime(absl::Now() + absl::Milliseconds(500)));
   consent::v1::RecordConsentResponse out;
   const absl::Time start = absl::Now();
-  EXPECT_EQ(server_->consent().RecordConsent(context.get(), request, &out)
+  EXPECT_EQ(server_->consent()
+                .RecordConsent(context.get(), request, &out)
                 .error_code(),
             grpc::StatusCode::DEADLINE_EXCEEDED);
   // The server gave up on its statement too: once the lock is released,
   // nothing of the abandoned write shows up.
-  EXPECT_TRUE(Eventually([&] {
-    return db_.Count("SELECT count(*) FROM pg_stat_activity WHERE "
-                     "wait_event_type = 'Lock' AND datname = current_database()") == 0;
-  }, absl::Seconds(5)));
+  EXPECT_TRUE(Eventually(
+      [&] {
+        return db_.Count(
+                   "SELECT count(*) FROM pg_stat_activity WHERE "
+                   "wait_event_type = 'Lock' AND datname = "
+                   "current_database()") == 0;
+      },
+      absl::Seconds(5)));
   EXPECT_LT(absl::Now() - start, absl::Seconds(5));
   hold.abort();
-  EXPECT_EQ(db_.Count("SELECT count(*) FROM decisions WHERE subject_id = 's'"), 1);
-  EXPECT_EQ(db_.Count("SELECT count(*) FROM audit_events WHERE action = 'decision'"), 1);
+  EXPECT_EQ(db_.Count("SELECT count(*) FROM decisions WHERE subject_id = 's'"),
+            1);
+  EXPECT_EQ(
+      db_.Count("SELECT count(*) FROM audit_events WHERE action = 'decision'"),
+      1);
   EXPECT_TRUE(server_->Check("s", "ia_mkt_source").response.allowed());
 }
 
 TEST_F(SecurityTest, SqlMetacharactersAreStoredAndMatchedLiterally) {
   const std::vector<std::string> subjects = {
-      "x'); DROP TABLE decisions;--", "%", "_", "\\", "a%b_c\\d",
-      "' OR '1'='1", std::string(64, '\'')};
+      "x'); DROP TABLE decisions;--", "%", "_", "\\", "a%b_c\\d", "' OR '1'='1",
+      std::string(64, '\'')};
   for (const std::string& subject : subjects) {
     ASSERT_TRUE(server_->Record(subject, {{"statistics", true}}).status.ok())
         << subject;
@@ -255,7 +267,8 @@ TEST_F(SecurityTest, SqlMetacharactersAreStoredAndMatchedLiterally) {
   EXPECT_EQ(db_.Count("SELECT count(*) FROM subjects"),
             static_cast<int64_t>(subjects.size()));
   EXPECT_FALSE(server_->Check("ab", "ia_stats_events").response.allowed());
-  EXPECT_FALSE(server_->Check("axb_c\\d", "ia_stats_events").response.allowed());
+  EXPECT_FALSE(
+      server_->Check("axb_c\\d", "ia_stats_events").response.allowed());
   auto audit = consent::v1::AuditService::NewStub(server_->channel());
   for (const std::string& subject : subjects) {
     EXPECT_TRUE(server_->Check(subject, "ia_stats_events").response.allowed());
@@ -280,8 +293,9 @@ TEST_F(SecurityTest, SqlMetacharactersAreStoredAndMatchedLiterally) {
                   .PublishPolicy(Context().get(), publish, &published)
                   .ok());
   EXPECT_EQ(server_->Check("s", "%").response.category(), "statistics");
-  EXPECT_EQ(server_->Check("s", "x'); DROP TABLE decisions;--").response.category(),
-            "statistics");
+  EXPECT_EQ(
+      server_->Check("s", "x'); DROP TABLE decisions;--").response.category(),
+      "statistics");
   EXPECT_EQ(server_->Check("s", "anything").response.reason(),
             consent::v1::REASON_UNKNOWN_COOKIE);
   EXPECT_EQ(server_->Check("s", "ab").response.reason(),
@@ -295,12 +309,14 @@ TEST(SecurityStartup, PlaintextOnlyOnLoopbackUnlessAllowed) {
   FakeClock clock(absl::UnixEpoch());
   Config config = TestConfig(db.url());
   config.listen = "0.0.0.0:0";
-  absl::StatusOr<std::unique_ptr<Consentd>> refused = Consentd::Start(config, &clock);
+  absl::StatusOr<std::unique_ptr<Consentd>> refused =
+      Consentd::Start(config, &clock);
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(refused.status().message().find("--allow_insecure_listen"),
             absl::string_view::npos);
   config.allow_insecure_listen = true;
-  absl::StatusOr<std::unique_ptr<Consentd>> allowed = Consentd::Start(config, &clock);
+  absl::StatusOr<std::unique_ptr<Consentd>> allowed =
+      Consentd::Start(config, &clock);
   EXPECT_TRUE(allowed.ok()) << allowed.status();
 }
 
@@ -312,29 +328,35 @@ TEST(SecurityProcess, ARemovedTokenIsRefusedAfterSighupOthersKeepWorking) {
   r.set_subject_id("s");
   r.set_cookie_name("refreshToken");
   consent::v1::CheckCookieResponse out;
-  ASSERT_TRUE(server.consent().CheckCookie(Context(kAppToken).get(), r, &out).ok());
+  ASSERT_TRUE(
+      server.consent().CheckCookie(Context(kAppToken).get(), r, &out).ok());
   // Rewrite the file without the app's token, and signal.
   std::ofstream(server.tokens_path())
       << "admin test-admin " << Sha256Hex(kAdminToken) << "\n";
   kill(server.pid(), SIGHUP);
   EXPECT_TRUE(Eventually([&] {
-    return server.consent().CheckCookie(Context(kAppToken).get(), r, &out)
+    return server.consent()
+               .CheckCookie(Context(kAppToken).get(), r, &out)
                .error_code() == grpc::StatusCode::UNAUTHENTICATED;
   }));
   // The admin keeps working on the same connection.
-  EXPECT_TRUE(server.consent().CheckCookie(Context(kAdminToken).get(), r, &out).ok());
+  EXPECT_TRUE(
+      server.consent().CheckCookie(Context(kAdminToken).get(), r, &out).ok());
   // A broken file keeps the previous table.
   std::ofstream(server.tokens_path()) << "not a tokens file\n";
   kill(server.pid(), SIGHUP);
   EXPECT_TRUE(Eventually([&] {
-    return server.Log().find("kept the previous credentials") != std::string::npos;
+    return server.Log().find("kept the previous credentials") !=
+           std::string::npos;
   }));
-  EXPECT_TRUE(server.consent().CheckCookie(Context(kAdminToken).get(), r, &out).ok());
+  EXPECT_TRUE(
+      server.consent().CheckCookie(Context(kAdminToken).get(), r, &out).ok());
   // A file emptied on purpose revokes every credential.
   std::ofstream(server.tokens_path()) << "# everyone revoked\n";
   kill(server.pid(), SIGHUP);
   EXPECT_TRUE(Eventually([&] {
-    return server.consent().CheckCookie(Context(kAdminToken).get(), r, &out)
+    return server.consent()
+               .CheckCookie(Context(kAdminToken).get(), r, &out)
                .error_code() == grpc::StatusCode::UNAUTHENTICATED;
   }));
   // No token or digest ever reaches the log.
@@ -348,17 +370,22 @@ TEST(SecurityProcess, ARemovedTokenIsRefusedAfterSighupOthersKeepWorking) {
 // for 127.0.0.1 and a client certificate from each CA.
 class Certificates {
  public:
-  Certificates() : dir_(::testing::TempDir() + "consentd-tls-" + std::to_string(getpid())) {
+  Certificates()
+      : dir_(::testing::TempDir() + "consentd-tls-" +
+             std::to_string(getpid())) {
     std::system(("mkdir -p " + dir_).c_str());
     const std::string script = absl::StrCat(
         "set -e; cd ", dir_, "; ",
         "for ca in ca other; do openssl req -x509 -newkey rsa:2048 -nodes "
-        "-keyout $ca.key -out $ca.pem -days 1 -subj /CN=$ca >/dev/null 2>&1; done; ",
+        "-keyout $ca.key -out $ca.pem -days 1 -subj /CN=$ca >/dev/null 2>&1; "
+        "done; ",
         "printf 'subjectAltName=IP:127.0.0.1,DNS:localhost' > san.ext; ",
-        "openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr "
+        "openssl req -newkey rsa:2048 -nodes -keyout server.key -out "
+        "server.csr "
         "-subj /CN=localhost >/dev/null 2>&1; ",
         "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key "
-        "-CAcreateserial -out server.pem -days 1 -extfile san.ext >/dev/null 2>&1; ",
+        "-CAcreateserial -out server.pem -days 1 -extfile san.ext >/dev/null "
+        "2>&1; ",
         "for ca in ca other; do openssl req -newkey rsa:2048 -nodes -keyout "
         "client-$ca.key -out client-$ca.csr -subj /CN=client >/dev/null 2>&1; "
         "openssl x509 -req -in client-$ca.csr -CA $ca.pem -CAkey $ca.key "
@@ -388,7 +415,8 @@ TEST(SecurityTls, MutualTlsRequiresAClientCertificateFromTheCa) {
   Config config = TestConfig(db.url());
   config.tls = Config::Tls{certs.Read("server.pem"), certs.Read("server.key"),
                            certs.Read("ca.pem")};
-  absl::StatusOr<std::unique_ptr<Consentd>> server = Consentd::Start(config, &clock);
+  absl::StatusOr<std::unique_ptr<Consentd>> server =
+      Consentd::Start(config, &clock);
   ASSERT_TRUE(server.ok()) << server.status();
   const std::string target = absl::StrCat("127.0.0.1:", (*server)->port());
 

@@ -16,15 +16,16 @@ class ServerTest : public IntegrationTest {};
 
 TEST_F(ServerTest, HealthIsServing) {
   auto stub = grpc::health::v1::Health::NewStub(server_->channel());
-  for (const char* service : {"", "consent.v1.ConsentService",
-                              "consent.v1.PolicyService",
-                              "consent.v1.AuditService"}) {
+  for (const char* service :
+       {"", "consent.v1.ConsentService", "consent.v1.PolicyService",
+        "consent.v1.AuditService"}) {
     grpc::health::v1::HealthCheckRequest request;
     request.set_service(service);
     grpc::health::v1::HealthCheckResponse response;
     grpc::Status s = stub->Check(Context().get(), request, &response);
     ASSERT_TRUE(s.ok()) << service << ": " << s.error_message();
-    EXPECT_EQ(response.status(), grpc::health::v1::HealthCheckResponse::SERVING);
+    EXPECT_EQ(response.status(),
+              grpc::health::v1::HealthCheckResponse::SERVING);
   }
   grpc::health::v1::HealthCheckRequest unknown;
   unknown.set_service("consent.v1.NoSuchService");
@@ -58,9 +59,8 @@ TEST(Migrations, ConcurrentRunnersApplyEachMigrationOnce) {
   std::vector<absl::StatusOr<MigrationReport>> reports(kRunners);
   std::vector<std::thread> threads;
   for (int i = 0; i < kRunners; ++i) {
-    threads.emplace_back([&, i] {
-      reports[i] = Migrate(db.url(), EmbeddedMigrations());
-    });
+    threads.emplace_back(
+        [&, i] { reports[i] = Migrate(db.url(), EmbeddedMigrations()); });
   }
   for (auto& t : threads) t.join();
   int applied = 0;
@@ -76,7 +76,8 @@ TEST(Migrations, ConcurrentRunnersApplyEachMigrationOnce) {
 TEST(Migrations, AnEditedMigrationStopsTheStart) {
   TestDatabase db;
   ASSERT_TRUE(Migrate(db.url(), EmbeddedMigrations()).ok());
-  db.Query("UPDATE schema_migrations SET checksum = 'edited' WHERE version = 1");
+  db.Query(
+      "UPDATE schema_migrations SET checksum = 'edited' WHERE version = 1");
   absl::StatusOr<MigrationReport> r = Migrate(db.url(), EmbeddedMigrations());
   EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_NE(r.status().message().find("V001"), absl::string_view::npos);
@@ -84,7 +85,8 @@ TEST(Migrations, AnEditedMigrationStopsTheStart) {
 
 TEST(Startup, AnUnreachableDatabaseIsUnavailable) {
   FakeClock clock(absl::UnixEpoch());
-  Config config = TestConfig("host=127.0.0.1 port=1 dbname=x connect_timeout=2");
+  Config config =
+      TestConfig("host=127.0.0.1 port=1 dbname=x connect_timeout=2");
   absl::StatusOr<std::unique_ptr<Consentd>> server =
       Consentd::Start(config, &clock);
   EXPECT_EQ(server.status().code(), absl::StatusCode::kUnavailable);
@@ -99,7 +101,8 @@ TEST(Startup, APortInUseIsReported) {
   absl::StatusOr<std::unique_ptr<Consentd>> second =
       Consentd::Start(config, &clock);
   EXPECT_EQ(second.status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_NE(second.status().message().find("--listen"), absl::string_view::npos);
+  EXPECT_NE(second.status().message().find("--listen"),
+            absl::string_view::npos);
 }
 
 }  // namespace

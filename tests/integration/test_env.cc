@@ -63,8 +63,8 @@ std::string TestDatabase::Query(const std::string& sql) const {
 }
 
 consent::v1::Policy SeedPolicy() {
-  absl::StatusOr<consent::v1::Policy> policy = ReadPolicyFile(
-      CONSENTD_SOURCE_DIR "/config/policies/2026-01-12.json");
+  absl::StatusOr<consent::v1::Policy> policy =
+      ReadPolicyFile(CONSENTD_SOURCE_DIR "/config/policies/2026-01-12.json");
   EXPECT_TRUE(policy.ok()) << policy.status();
   return *policy;
 }
@@ -81,7 +81,8 @@ Config TestConfig(const std::string& db_url) {
   config.database_url = db_url;
   config.bootstrap_policy = SeedPolicy();
   config.db_pool_size = 4;
-  config.audit_keys = std::make_shared<const AuditKeys>(AuditKeys::ForTesting());
+  config.audit_keys =
+      std::make_shared<const AuditKeys>(AuditKeys::ForTesting());
   config.tokens =
       std::make_shared<const TokenTable>(*TokenTable::Parse(TestTokensFile()));
   config.audit_seal_interval = absl::Milliseconds(20);
@@ -110,8 +111,8 @@ void TestServer::Start() {
   port_ = server_->port();
   // A restart binds the same port, as a restarted process would.
   config_.listen = absl::StrCat("127.0.0.1:", port_);
-  channel_ = grpc::CreateChannel(config_.listen,
-                                 grpc::InsecureChannelCredentials());
+  channel_ =
+      grpc::CreateChannel(config_.listen, grpc::InsecureChannelCredentials());
   consent_ = consent::v1::ConsentService::NewStub(channel_);
   policy_ = consent::v1::PolicyService::NewStub(channel_);
 }
@@ -200,7 +201,6 @@ IntegrationTest::IntegrationTest() : clock_(Start()) {
   server_ = std::make_unique<TestServer>(TestConfig(db_.url()), &clock_);
 }
 
-
 void InsertSignedAuditEvents(const std::string& url, int events) {
   const AuditKeys keys = AuditKeys::ForTesting();
   pqxx::connection conn(url);
@@ -220,15 +220,18 @@ void InsertSignedAuditEvents(const std::string& url, int events) {
       d.choices = {{"statistics", i % 2 == 0}};
       d.source = ConsentSource::kImport;
       const std::string payload = DecisionAuditPayload(d, i / 5000 + 1);
-      const std::string mac = *keys.EventMac(
-          "test", "decision", pseudonym, "bulk", absl::ToUnixMicros(at), payload);
+      const std::string mac =
+          *keys.EventMac("test", "decision", pseudonym, "bulk",
+                         absl::ToUnixMicros(at), payload);
       absl::StrAppend(&sql, i == start ? "" : ",", "(", tx.quote(subject), ",",
                       tx.quote(pseudonym), ",'decision','bulk',",
                       tx.quote(SqlTime(at)), ",", tx.quote(payload),
                       ",'test',decode('", absl::BytesToHexString(mac),
                       "','hex'))");
     }
-    sql += " RETURNING event_id) INSERT INTO audit_unsealed SELECT event_id FROM e";
+    sql +=
+        " RETURNING event_id) INSERT INTO audit_unsealed SELECT event_id FROM "
+        "e";
     tx.exec(sql);
     tx.commit();
   }

@@ -32,9 +32,7 @@ class TestDatabase {
   const std::string& url() const { return url_; }
   // Runs `sql`; returns the first column of the first row ("" if none).
   std::string Query(const std::string& sql) const;
-  int64_t Count(const std::string& sql) const {
-    return std::stoll(Query(sql));
-  }
+  int64_t Count(const std::string& sql) const { return std::stoll(Query(sql)); }
 
  private:
   std::string name_;
@@ -115,7 +113,8 @@ inline constexpr char kSupportToken[] = "support-token-for-tests-0123456789";
 std::string TestTokensFile();
 
 // A client context with a 30 s deadline, presenting `token` ("" = none).
-std::unique_ptr<grpc::ClientContext> Context(const std::string& token = kAdminToken);
+std::unique_ptr<grpc::ClientContext> Context(
+    const std::string& token = kAdminToken);
 
 // A fresh database, a fake clock at 2026-02-01T00:00:00Z and a server.
 class IntegrationTest : public ::testing::Test {

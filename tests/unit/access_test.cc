@@ -38,16 +38,24 @@ TEST(Access, EveryRpcHasARule) {
 }
 
 TEST(Access, TheRolesOfDesign) {
-  EXPECT_TRUE(RoleAllows(Role::kApp, "/consent.v1.ConsentService/RecordConsent"));
+  EXPECT_TRUE(
+      RoleAllows(Role::kApp, "/consent.v1.ConsentService/RecordConsent"));
   EXPECT_TRUE(RoleAllows(Role::kApp, "/consent.v1.PolicyService/ListPolicies"));
-  EXPECT_FALSE(RoleAllows(Role::kApp, "/consent.v1.PolicyService/PublishPolicy"));
+  EXPECT_FALSE(
+      RoleAllows(Role::kApp, "/consent.v1.PolicyService/PublishPolicy"));
   EXPECT_FALSE(RoleAllows(Role::kApp, "/consent.v1.AuditService/GetHistory"));
-  EXPECT_TRUE(RoleAllows(Role::kSupport, "/consent.v1.ConsentService/GetConsent"));
-  EXPECT_TRUE(RoleAllows(Role::kSupport, "/consent.v1.AuditService/ExportSubjectData"));
-  EXPECT_TRUE(RoleAllows(Role::kSupport, "/consent.v1.AuditService/VerifyAuditLog"));
-  EXPECT_FALSE(RoleAllows(Role::kSupport, "/consent.v1.ConsentService/CheckCookie"));
-  EXPECT_FALSE(RoleAllows(Role::kSupport, "/consent.v1.AuditService/EraseSubject"));
-  EXPECT_TRUE(RoleAllows(Role::kAdmin, "/consent.v1.AuditService/EraseSubject"));
+  EXPECT_TRUE(
+      RoleAllows(Role::kSupport, "/consent.v1.ConsentService/GetConsent"));
+  EXPECT_TRUE(
+      RoleAllows(Role::kSupport, "/consent.v1.AuditService/ExportSubjectData"));
+  EXPECT_TRUE(
+      RoleAllows(Role::kSupport, "/consent.v1.AuditService/VerifyAuditLog"));
+  EXPECT_FALSE(
+      RoleAllows(Role::kSupport, "/consent.v1.ConsentService/CheckCookie"));
+  EXPECT_FALSE(
+      RoleAllows(Role::kSupport, "/consent.v1.AuditService/EraseSubject"));
+  EXPECT_TRUE(
+      RoleAllows(Role::kAdmin, "/consent.v1.AuditService/EraseSubject"));
 }
 
 TEST(TokenTable, ParsesAndFindsByDigest) {
@@ -69,8 +77,10 @@ TEST(TokenTable, MalformedLinesNameTheLineNotTheDigest) {
   const std::string digest = Sha256Hex("t1");
   for (const std::string& bad :
        {absl::StrCat("root me ", digest), absl::StrCat("app ", digest),
-        std::string("app me 1234"), absl::StrCat("app me ", digest, "\napp you ", digest),
-        absl::StrCat("app m\x01e ", digest), absl::StrCat(digest, " app web")}) {
+        std::string("app me 1234"),
+        absl::StrCat("app me ", digest, "\napp you ", digest),
+        absl::StrCat("app m\x01e ", digest),
+        absl::StrCat(digest, " app web")}) {
     absl::StatusOr<TokenTable> t = TokenTable::Parse(bad);
     EXPECT_EQ(t.status().code(), absl::StatusCode::kInvalidArgument) << bad;
     EXPECT_NE(t.status().message().find("line "), absl::string_view::npos);

@@ -19,8 +19,8 @@ TEST(Changes, DecisionRoundTrip) {
 }
 
 TEST(Changes, ErasureIsNewerThanAnyVersion) {
-  absl::StatusOr<Change> change =
-      DecodeChange(EncodeErasureChange(std::string(256, 's'), absl::UnixEpoch()));
+  absl::StatusOr<Change> change = DecodeChange(
+      EncodeErasureChange(std::string(256, 's'), absl::UnixEpoch()));
   ASSERT_TRUE(change.ok());
   EXPECT_EQ(change->version, std::numeric_limits<int64_t>::max());
   EXPECT_EQ(change->subject_id, std::string(256, 's'));

@@ -100,8 +100,8 @@ TEST_F(ConsentCacheTest, EntriesAreServedOnlyWhileTrusted) {
   cache_.TrustUntil(kNow + absl::Seconds(2));
   EXPECT_EQ(Cached("s"), 1);
   clock_.Advance(absl::Seconds(2));
-  EXPECT_EQ(Cached("s"), -1);                       // Trust ran out.
-  EXPECT_FALSE(Put("t", 1));                        // No fills either.
+  EXPECT_EQ(Cached("s"), -1);  // Trust ran out.
+  EXPECT_FALSE(Put("t", 1));   // No fills either.
   cache_.TrustUntil(kNow + absl::Seconds(10));
   EXPECT_EQ(Cached("s"), 1);
   cache_.Distrust();
@@ -116,7 +116,8 @@ TEST(ConsentCacheBound, StaysWithinItsBytesAndKeepsRecentlyUsedEntries) {
   // Sized for about 1,000 subjects; 10,000 distinct subjects go through.
   ConsentCache cache(1000 * 400, &clock);
   for (int i = 0; i < 10000; ++i) {
-    const std::string subject = absl::StrCat("subject-", i, "-0123456789abcdef");
+    const std::string subject =
+        absl::StrCat("subject-", i, "-0123456789abcdef");
     cache.Fill(subject, AtVersion(i + 1), cache.BeginFill(subject));
     // A hot subject read all along survives the churn.
     cache.Read("hot-subject", [](const SubjectState&) {});
@@ -129,12 +130,14 @@ TEST(ConsentCacheBound, StaysWithinItsBytesAndKeepsRecentlyUsedEntries) {
   EXPECT_GT(stats.evictions, 8000u);
   EXPECT_GT(stats.entries, 300u);
   int64_t hot = -1;
-  cache.Read("hot-subject", [&](const SubjectState& s) { hot = s.consent_version; });
+  cache.Read("hot-subject",
+             [&](const SubjectState& s) { hot = s.consent_version; });
   EXPECT_EQ(hot, 7);
   // What is cached is right: each subject at its own version.
   int found = 0;
   for (int i = 0; i < 10000; ++i) {
-    const std::string subject = absl::StrCat("subject-", i, "-0123456789abcdef");
+    const std::string subject =
+        absl::StrCat("subject-", i, "-0123456789abcdef");
     cache.Read(subject, [&](const SubjectState& s) {
       EXPECT_EQ(s.consent_version, i + 1);
       ++found;

@@ -20,10 +20,9 @@ class EvaluationTest : public ::testing::Test {
  protected:
   EvaluationTest() : history_(History({SmallPolicy()})) {}
 
-  EvaluationContext Ctx(absl::Time now = kT0,
-                        Regime regime = Regime::kOptIn, bool gpc = false) {
-    return EvaluationContext{history_->current(), regime, gpc, now,
-                             365 * kDay};
+  EvaluationContext Ctx(absl::Time now = kT0, Regime regime = Regime::kOptIn,
+                        bool gpc = false) {
+    return EvaluationContext{history_->current(), regime, gpc, now, 365 * kDay};
   }
   CategoryChoice Choice(const std::string& category, bool granted,
                         absl::Time at = kT0) {
@@ -54,9 +53,9 @@ TEST_F(EvaluationTest, NecessaryIsAlwaysAllowed) {
   // Whatever the subject, region or GPC.
   for (Regime regime : {Regime::kOptIn, Regime::kOptOut}) {
     for (bool gpc : {false, true}) {
-      const CookieVerdict v = EvaluateCookie(
-          Ctx(kT0, regime, gpc), Subject({Choice("marketing", false)}),
-          "refreshToken");
+      const CookieVerdict v =
+          EvaluateCookie(Ctx(kT0, regime, gpc),
+                         Subject({Choice("marketing", false)}), "refreshToken");
       EXPECT_TRUE(v.allowed);
       EXPECT_EQ(v.reason, Reason::kNecessary);
       EXPECT_EQ(v.max_age_seconds, 7 * 86400);
@@ -129,8 +128,8 @@ TEST_F(EvaluationTest, ExpiryDoesNotDependOnTheProcessTimeZone) {
   const SubjectState s = Subject({Choice("statistics", true)});
   const char* old = std::getenv("TZ");
   const std::string saved = old == nullptr ? "" : old;
-  for (const char* tz : {"UTC", "Pacific/Kiritimati", "America/Los_Angeles",
-                         "Asia/Kathmandu"}) {
+  for (const char* tz :
+       {"UTC", "Pacific/Kiritimati", "America/Los_Angeles", "Asia/Kathmandu"}) {
     setenv("TZ", tz, 1);
     tzset();
     EXPECT_EQ(EvaluateCookie(Ctx(kT0 + 364 * kDay + absl::Hours(23)), s,
@@ -138,9 +137,9 @@ TEST_F(EvaluationTest, ExpiryDoesNotDependOnTheProcessTimeZone) {
                   .max_age_seconds,
               3600)
         << tz;
-    EXPECT_EQ(EvaluateCookie(Ctx(kT0 + 365 * kDay), s, "ia_stats_events")
-                  .reason,
-              Reason::kExpired)
+    EXPECT_EQ(
+        EvaluateCookie(Ctx(kT0 + 365 * kDay), s, "ia_stats_events").reason,
+        Reason::kExpired)
         << tz;
   }
   if (old == nullptr) {
@@ -154,9 +153,9 @@ TEST_F(EvaluationTest, ExpiryDoesNotDependOnTheProcessTimeZone) {
 TEST_F(EvaluationTest, OneSecondBeforeExpiryStillCounts) {
   const SubjectState s = Subject({Choice("marketing", false)});
   const absl::Time last = kT0 + 365 * kDay - absl::Seconds(1);
-  EXPECT_EQ(EvaluateCookie(Ctx(last, Regime::kOptOut), s, "ia_mkt_source")
-                .reason,
-            Reason::kDenied);
+  EXPECT_EQ(
+      EvaluateCookie(Ctx(last, Regime::kOptOut), s, "ia_mkt_source").reason,
+      Reason::kDenied);
   EXPECT_EQ(EvaluateCookie(Ctx(last + absl::Seconds(1), Regime::kOptOut), s,
                            "ia_mkt_source")
                 .reason,
@@ -169,16 +168,17 @@ TEST_F(EvaluationTest, OptOutRegionAllowsUntilRefused) {
   EXPECT_TRUE(v.allowed);
   EXPECT_EQ(v.reason, Reason::kNoDecision);
   EXPECT_EQ(v.max_age_seconds, 30 * 86400);
-  const CookieVerdict refused = EvaluateCookie(
-      Ctx(kT0, Regime::kOptOut), Subject({Choice("marketing", false)}),
-      "ia_mkt_source");
+  const CookieVerdict refused =
+      EvaluateCookie(Ctx(kT0, Regime::kOptOut),
+                     Subject({Choice("marketing", false)}), "ia_mkt_source");
   EXPECT_FALSE(refused.allowed);
   EXPECT_EQ(refused.reason, Reason::kDenied);
 }
 
 TEST_F(EvaluationTest, GpcRefusesOnlyGpcOptOutCategoriesWithoutDecision) {
   const EvaluationContext ctx = Ctx(kT0, Regime::kOptOut, /*gpc=*/true);
-  const CookieVerdict mkt = EvaluateCookie(ctx, SubjectState(), "ia_mkt_source");
+  const CookieVerdict mkt =
+      EvaluateCookie(ctx, SubjectState(), "ia_mkt_source");
   EXPECT_FALSE(mkt.allowed);
   EXPECT_EQ(mkt.reason, Reason::kGpcOptOut);
   const CookieVerdict stats =
@@ -186,8 +186,8 @@ TEST_F(EvaluationTest, GpcRefusesOnlyGpcOptOutCategoriesWithoutDecision) {
   EXPECT_TRUE(stats.allowed);
   EXPECT_EQ(stats.reason, Reason::kNoDecision);
   // An explicit grant wins over GPC.
-  const CookieVerdict granted =
-      EvaluateCookie(ctx, Subject({Choice("marketing", true)}), "ia_mkt_source");
+  const CookieVerdict granted = EvaluateCookie(
+      ctx, Subject({Choice("marketing", true)}), "ia_mkt_source");
   EXPECT_TRUE(granted.allowed);
   EXPECT_EQ(granted.reason, Reason::kGranted);
   // GPC means nothing in an opt-in region: no decision is already denied.

@@ -18,10 +18,11 @@ TEST(ValidatePolicy, AcceptsAWellFormedPolicy) {
 TEST(ValidatePolicy, ReportsEveryProblemAtOnce) {
   Policy p = SmallPolicy();
   p.version = "bad version";
-  p.categories.push_back(p.categories[1]);        // Duplicate id.
-  p.cookies.push_back(p.cookies[0]);              // Duplicate pattern.
-  p.cookies.push_back({"x", "ads", "", Lifetime::kSession, 0});   // Unknown.
-  p.cookies.push_back({"y", "marketing", "", Lifetime::kFixed, 0});  // No duration.
+  p.categories.push_back(p.categories[1]);  // Duplicate id.
+  p.cookies.push_back(p.cookies[0]);        // Duplicate pattern.
+  p.cookies.push_back({"x", "ads", "", Lifetime::kSession, 0});  // Unknown.
+  p.cookies.push_back(
+      {"y", "marketing", "", Lifetime::kFixed, 0});  // No duration.
   p.cookies.push_back({"z", "marketing", "", Lifetime::kSession, 5});
   p.cookies.push_back({"w", "marketing", "", Lifetime::kUnspecified, 0});
   p.reconsent_categories = {"necessary", "nope"};
@@ -110,7 +111,8 @@ TEST(ValidatePolicy, CapsTheNumberOfProblemsReported) {
   }
   const absl::Status s = ValidatePolicy(p);
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_NE(s.message().find("and 480 more problem(s)"), absl::string_view::npos);
+  EXPECT_NE(s.message().find("and 480 more problem(s)"),
+            absl::string_view::npos);
   EXPECT_LT(s.message().size(), 4000u);
 }
 

@@ -17,10 +17,10 @@ TEST(ShippedRegionTable, Parses) {
 TEST(ShippedRegionTable, EuEeaUkAndSwitzerlandAreOptIn) {
   const RegionTable& t = BuiltInRegions();
   for (const char* r :
-       {"AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE",
-        "GR", "HU", "IE", "IT", "LV", "LT", "LU", "MT", "NL", "PL", "PT",
-        "RO", "SK", "SI", "ES", "SE", "IS", "LI", "NO", "GB", "CH", "FR-75",
-        "DE-BY"}) {
+       {"AT", "BE", "BG", "HR", "CY", "CZ",    "DK",   "EE", "FI",
+        "FR", "DE", "GR", "HU", "IE", "IT",    "LV",   "LT", "LU",
+        "MT", "NL", "PL", "PT", "RO", "SK",    "SI",   "ES", "SE",
+        "IS", "LI", "NO", "GB", "CH", "FR-75", "DE-BY"}) {
     EXPECT_EQ(t.Lookup(r), Regime::kOptIn) << r;
   }
 }
@@ -50,9 +50,9 @@ TEST(IsLoopback, OnlyAddressesThatStayOnThisHost) {
                           "[::1]:50051", "unix:/tmp/consentd.sock"}) {
     EXPECT_TRUE(IsLoopback(yes)) << yes;
   }
-  for (const char* no : {"0.0.0.0:50051", "[::]:50051", "10.0.0.1:1",
-                         "127.example.com:50051", "example.com:1",
-                         "128.0.0.1:1"}) {
+  for (const char* no :
+       {"0.0.0.0:50051", "[::]:50051", "10.0.0.1:1", "127.example.com:50051",
+        "example.com:1", "128.0.0.1:1"}) {
     EXPECT_FALSE(IsLoopback(no)) << no;
   }
 }

@@ -15,9 +15,9 @@ TEST(RegionTable, MostSpecificEntryWins) {
   ASSERT_TRUE(t.ok()) << t.status();
   EXPECT_EQ(t->Lookup("DE"), Regime::kOptIn);
   EXPECT_EQ(t->Lookup("US-CA"), Regime::kOptOut);
-  EXPECT_EQ(t->Lookup("US-NY"), Regime::kOptIn);   // Falls back to US.
-  EXPECT_EQ(t->Lookup("BR"), Regime::kOptIn);      // Unknown: default.
-  EXPECT_EQ(t->Lookup(""), Regime::kOptIn);        // Empty: default.
+  EXPECT_EQ(t->Lookup("US-NY"), Regime::kOptIn);  // Falls back to US.
+  EXPECT_EQ(t->Lookup("BR"), Regime::kOptIn);     // Unknown: default.
+  EXPECT_EQ(t->Lookup(""), Regime::kOptIn);       // Empty: default.
   EXPECT_EQ(t->size(), 3u);
 }
 

@@ -49,15 +49,14 @@ const SeedCookie kSeed[] = {
     {"ia_mkt_campaign", "marketing", Lifetime::kFixed, 30 * kDay, 30 * kDay},
     {"ia_mkt_conversion", "marketing", Lifetime::kFixed, 90 * kDay, 90 * kDay},
     {"ia_mkt_retention", "marketing", Lifetime::kFixed, 90 * kDay, 90 * kDay},
-    {"ia_mkt_experiments", "marketing", Lifetime::kFixed, 30 * kDay,
-     30 * kDay},
+    {"ia_mkt_experiments", "marketing", Lifetime::kFixed, 30 * kDay, 30 * kDay},
 };
 
 class SeedPolicyTest : public ::testing::TestWithParam<SeedCookie> {
  protected:
   static void SetUpTestSuite() {
-    absl::StatusOr<consent::v1::Policy> proto = ReadPolicyFile(
-        CONSENTD_SOURCE_DIR "/config/policies/2026-01-12.json");
+    absl::StatusOr<consent::v1::Policy> proto =
+        ReadPolicyFile(CONSENTD_SOURCE_DIR "/config/policies/2026-01-12.json");
     ASSERT_TRUE(proto.ok()) << proto.status();
     policy_ = new Policy(PolicyFromProto(*proto));
     std::vector<PublishedPolicy> published = {
@@ -100,15 +99,14 @@ TEST_P(SeedPolicyTest, CookieHasCategoryLifetimeAndMaxAge) {
   SubjectState granted_all;
   granted_all.consent_version = 1;
   for (const char* c : {"preferences", "statistics", "marketing"}) {
-    granted_all.choices.push_back(CategoryChoice{
-        CategoryInterner::Global().Intern(c), true, 1, now});
+    granted_all.choices.push_back(
+        CategoryChoice{CategoryInterner::Global().Intern(c), true, 1, now});
   }
   const CookieVerdict allowed = EvaluateCookie(ctx, granted_all, want.name);
   EXPECT_TRUE(allowed.allowed);
   EXPECT_EQ(allowed.max_age_seconds, want.max_age);
   const bool necessary = std::string(want.category) == "necessary";
-  EXPECT_EQ(allowed.reason,
-            necessary ? Reason::kNecessary : Reason::kGranted);
+  EXPECT_EQ(allowed.reason, necessary ? Reason::kNecessary : Reason::kGranted);
 
   const CookieVerdict fresh = EvaluateCookie(ctx, SubjectState(), want.name);
   EXPECT_EQ(fresh.allowed, necessary);
@@ -116,11 +114,11 @@ TEST_P(SeedPolicyTest, CookieHasCategoryLifetimeAndMaxAge) {
   EXPECT_EQ(fresh.max_age_seconds, necessary ? want.max_age : 0);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    AllSeedCookies, SeedPolicyTest, ::testing::ValuesIn(kSeed),
-    [](const ::testing::TestParamInfo<SeedCookie>& param) {
-      return std::string(param.param.name);
-    });
+INSTANTIATE_TEST_SUITE_P(AllSeedCookies, SeedPolicyTest,
+                         ::testing::ValuesIn(kSeed),
+                         [](const ::testing::TestParamInfo<SeedCookie>& param) {
+                           return std::string(param.param.name);
+                         });
 
 TEST(PolicyJson, RejectsUnknownFieldsAndNamesTheFile) {
   absl::StatusOr<consent::v1::Policy> p =

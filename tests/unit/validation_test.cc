@@ -25,7 +25,8 @@ TEST(IsValidUtf8, RejectsMalformedSequences) {
 }
 
 TEST(ValidateIdentifier, LengthBoundsAreInclusive) {
-  EXPECT_TRUE(ValidateIdentifier(std::string(256, 'a'), "subject_id", 256).ok());
+  EXPECT_TRUE(
+      ValidateIdentifier(std::string(256, 'a'), "subject_id", 256).ok());
   EXPECT_TRUE(ValidateIdentifier("a", "subject_id", 256).ok());
   const absl::Status too_long =
       ValidateIdentifier(std::string(257, 'a'), "subject_id", 256);
@@ -45,7 +46,8 @@ TEST(ValidateIdentifier, RejectsControlCharactersAndBadUtf8) {
     EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << bad;
     EXPECT_NE(s.message().find("subject_id"), absl::string_view::npos);
   }
-  EXPECT_TRUE(ValidateIdentifier("x'); DROP TABLE decisions;--", "s", 256).ok());
+  EXPECT_TRUE(
+      ValidateIdentifier("x'); DROP TABLE decisions;--", "s", 256).ok());
   EXPECT_TRUE(ValidateIdentifier("Grüße 🍪", "s", 256).ok());
 }
 
@@ -67,8 +69,8 @@ TEST(ValidateRegionCode, AcceptsCountriesAndSubdivisions) {
   for (const char* ok : {"", "DE", "GB", "US-CA", "FR-75", "CN-BJ", "GB-ENG"}) {
     EXPECT_TRUE(ValidateRegionCode(ok, "region").ok()) << ok;
   }
-  for (const char* bad : {"us-ca", "de", "XYZ", "D", "US-", "US-CALI",
-                          "US_CA", "U1", "US-ca", " DE"}) {
+  for (const char* bad : {"us-ca", "de", "XYZ", "D", "US-", "US-CALI", "US_CA",
+                          "U1", "US-ca", " DE"}) {
     const absl::Status s = ValidateRegionCode(bad, "region");
     EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << bad;
     EXPECT_NE(s.message().find("region"), absl::string_view::npos);

@@ -23,10 +23,12 @@ TEST(WorkQueue, RunsEveryTaskBeforeDestruction) {
 TEST(WorkQueue, RefusesWhenFull) {
   WorkQueue queue(1, 1);
   absl::Notification release, started;
-  ASSERT_TRUE(queue.Submit([&] {
-    started.Notify();
-    release.WaitForNotification();
-  }).ok());
+  ASSERT_TRUE(queue
+                  .Submit([&] {
+                    started.Notify();
+                    release.WaitForNotification();
+                  })
+                  .ok());
   started.WaitForNotification();
   ASSERT_TRUE(queue.Submit([] {}).ok());  // Queued.
   const absl::Status full = queue.Submit([] {});
