@@ -23,8 +23,13 @@ namespace consentd {
 bool GlobMatch(absl::string_view pattern, absl::string_view name);
 
 // An immutable index over a catalog's patterns. A lookup costs one hash probe
-// for exact names plus a walk of a trie of glob prefixes no deeper than the
-// name; it never scans the catalog. Thread-compatible (const after Build).
+// for exact names, then a walk of a trie of glob prefixes no deeper than the
+// name; at each trie node on the way, globs with one '*' ("_ga_*",
+// "*_session", "x*y") are found by a hash probe of the name's ending per
+// distinct suffix length, and only globs with several '*' are tried one by
+// one. So it never scans the catalog, however many patterns share a prefix
+// (the empty prefix of "*suffix" globs included). Thread-compatible (const
+// after Build).
 class CookieMatcher {
  public:
   CookieMatcher() = default;
@@ -44,9 +49,18 @@ class CookieMatcher {
     size_t literal_chars;
   };
   struct Node {
-    // Globs whose literal prefix ends at this node, best first.
-    std::vector<Glob> globs;
+    // Length of the prefix this node stands for.
+    uint32_t depth = 0;
+    // Globs with one '*' whose prefix ends here, by the text after the '*'.
+    absl::flat_hash_map<std::string, Glob> by_suffix;
+    // The distinct lengths of those suffixes, longest first.
+    std::vector<uint32_t> suffix_lengths;
+    // Globs with more than one '*' whose prefix ends here, best first.
+    std::vector<Glob> multi;
+    bool has_globs() const { return !by_suffix.empty() || !multi.empty(); }
   };
+  // The best glob of `node` matching `name`, or nullptr.
+  const Glob* BestAt(const Node& node, absl::string_view name) const;
 
   absl::flat_hash_map<std::string, uint32_t> exact_;
   std::vector<Node> nodes_;  // nodes_[0] is the root (empty prefix).

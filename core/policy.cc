@@ -72,6 +72,23 @@ absl::Status ValidatePolicy(const Policy& policy) {
       problems.Add(
           absl::StrCat(field, ".id: duplicate category ", Quoted(c.id)));
     }
+    // Exactly one category is required: "necessary". A required category
+    // is allowed for everyone without asking, so marking any other one
+    // required would answer "allowed" for cookies the law says need consent.
+    if (c.id == kNecessaryCategory && !c.required) {
+      problems.Add(absl::StrCat(field, ".required: the \"", kNecessaryCategory,
+                                "\" category must be required"));
+    } else if (c.id != kNecessaryCategory && c.required) {
+      problems.Add(absl::StrCat(field, ".required: only the \"",
+                                kNecessaryCategory, "\" category may be ",
+                                "required; ", Quoted(c.id),
+                                " needs the subject's consent"));
+    }
+  }
+  if (!policy.categories.empty() && !categories.contains(kNecessaryCategory)) {
+    problems.Add(absl::StrCat("categories: the required \"", kNecessaryCategory,
+                              "\" category is missing (cookies a site cannot "
+                              "work without belong to it)"));
   }
 
   if (policy.cookies.size() > kMaxPolicyCookies) {

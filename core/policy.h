@@ -13,6 +13,9 @@
 
 namespace consentd {
 
+// The one category every policy has, always allowed and never refusable.
+inline constexpr char kNecessaryCategory[] = "necessary";
+
 inline constexpr size_t kMaxPolicyCategories = 64;
 inline constexpr size_t kMaxPolicyCookies = 20000;
 inline constexpr size_t kMaxPolicyTextBytes = 4096;
@@ -55,8 +58,12 @@ struct Policy {
 };
 
 // Checks the whole policy and reports every problem at once, each naming its
-// field ("cookies[3].category: unknown category \"ads\""), joined by "; " in
-// one InvalidArgument status. OK when the policy can be published.
+// field. Besides well-formed fields: unique category ids and cookie
+// patterns, every cookie in a known category, exactly one required category
+// ("necessary"), which cannot be gpc_opt_out or need re-consent. Problems are
+// reported with their field ("cookies[3].category: unknown category \"ads\""),
+// joined by "; " in one InvalidArgument status. OK when the policy can be
+// published.
 absl::Status ValidatePolicy(const Policy& policy);
 
 }  // namespace consentd

@@ -24,6 +24,10 @@ class ReplicasTest : public ::testing::Test {
       : a_(db_.url(), {"--cache_staleness_bound=1s"}),
         b_(db_.url(), {"--cache_staleness_bound=1s"}) {}
 
+  static double Metric(ProcessServer& replica, const std::string& metric) {
+    return MetricValue(HttpGet(replica.metrics_port(), "/metrics"), metric);
+  }
+
   bool Allowed(ProcessServer& replica, const std::string& subject,
                const std::string& cookie, int64_t min_version = 0) {
     auto r = replica.Check(subject, cookie, min_version);
@@ -37,16 +41,25 @@ class ReplicasTest : public ::testing::Test {
 };
 
 TEST_F(ReplicasTest, AGrantOnOneReplicaIsSeenOnTheOther) {
-  // B caches "no decision".
+  // B caches "no decision": the second check is a hit.
   auto before = b_.Check("s-1", "ia_stats_events");
   ASSERT_TRUE(before.status.ok());
   EXPECT_EQ(before.response.reason(), consent::v1::REASON_NO_DECISION);
+  const double hits =
+      Metric(b_, "consentd_cache_lookups_total{result=\"hit\"}");
+  ASSERT_EQ(b_.Check("s-1", "ia_stats_events").response.reason(),
+            consent::v1::REASON_NO_DECISION);
+  EXPECT_EQ(Metric(b_, "consentd_cache_lookups_total{result=\"hit\"}"),
+            hits + 1)
+      << "B did not answer from its cached negative entry";
 
   auto recorded = a_.Record("s-1", "statistics", true);
   ASSERT_TRUE(recorded.status.ok()) << recorded.status.error_message();
   ASSERT_EQ(recorded.response.consent_version(), 1);
+  const absl::Time committed = absl::Now();
 
-  // Read-your-writes: at once on B with min_consent_version.
+  // Read-your-writes: at once on B with min_consent_version, for every
+  // kind of read.
   auto fresh = b_.Check("s-1", "ia_stats_events", 1);
   ASSERT_TRUE(fresh.status.ok());
   EXPECT_TRUE(fresh.response.allowed());
@@ -54,8 +67,57 @@ TEST_F(ReplicasTest, AGrantOnOneReplicaIsSeenOnTheOther) {
   // Without it, within the bound.
   auto c = b_.Check("s-2", "ia_stats_events");  // Another subject, unaffected.
   EXPECT_FALSE(c.response.allowed());
-  EXPECT_TRUE(Eventually([&] { return Allowed(b_, "s-1", "ia_stats_events"); },
-                         kBound + absl::Seconds(2)));
+  absl::Time allowed_at;
+  EXPECT_TRUE(Eventually(
+      [&] {
+        allowed_at = absl::Now();
+        return Allowed(b_, "s-1", "ia_stats_events");
+      },
+      kBound + absl::Seconds(2)));
+  EXPECT_LT(allowed_at, committed + kBound);
+  // B applied A's notification, and measured how long it took.
+  EXPECT_TRUE(Eventually([&] {
+    return Metric(b_, "consentd_change_notification_lag_seconds_count") >= 1;
+  }));
+}
+
+TEST_F(ReplicasTest, MinConsentVersionReadsThroughForEveryRead) {
+  // B caches version 1; A records version 2.
+  ASSERT_TRUE(a_.Record("s", "marketing", true).status.ok());
+  auto cached = b_.Check("s", "ia_mkt_source", 1);
+  ASSERT_TRUE(cached.status.ok());
+  auto second = a_.Record("s", "marketing", false);
+  ASSERT_TRUE(second.status.ok());
+  ASSERT_EQ(second.response.consent_version(), 2);
+
+  consent::v1::GetConsentRequest get;
+  get.set_subject_id("s");
+  get.set_min_consent_version(2);
+  consent::v1::GetConsentResponse state;
+  ASSERT_TRUE(b_.consent().GetConsent(Context().get(), get, &state).ok());
+  EXPECT_EQ(state.consent_version(), 2);
+  for (const auto& category : state.categories()) {
+    if (category.category() == "marketing") {
+      EXPECT_EQ(category.state(), consent::v1::STATE_DENIED);
+    }
+  }
+
+  consent::v1::CheckCookiesRequest many;
+  many.set_subject_id("s");
+  many.add_cookie_names("ia_mkt_source");
+  many.add_cookie_names("refreshToken");
+  many.set_min_consent_version(2);
+  consent::v1::CheckCookiesResponse answers;
+  ASSERT_TRUE(b_.consent().CheckCookies(Context().get(), many, &answers).ok());
+  ASSERT_EQ(answers.results_size(), 2);
+  EXPECT_FALSE(answers.results(0).allowed());
+  EXPECT_EQ(answers.results(0).consent_version(), 2);
+  EXPECT_TRUE(answers.results(1).allowed());
+
+  // A version nobody acknowledged is refused, not answered from older state.
+  get.set_min_consent_version(3);
+  EXPECT_EQ(b_.consent().GetConsent(Context().get(), get, &state).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
 }
 
 TEST_F(ReplicasTest, AWithdrawalIsSeenEverywhereWithinTheBound) {
@@ -75,6 +137,9 @@ TEST_F(ReplicasTest, AWithdrawalIsSeenEverywhereWithinTheBound) {
   }
   EXPECT_LT(last_allowed, committed + kBound);
   EXPECT_FALSE(Allowed(b_, "s", "ia_mkt_source"));
+  // B dropped its cached grant on hearing of the withdrawal.
+  EXPECT_GE(
+      Metric(b_, "consentd_cache_invalidations_total{result=\"applied\"}"), 1);
 }
 
 TEST_F(ReplicasTest, ConcurrentIdenticalCallsOverBothReplicasMakeOneVersion) {

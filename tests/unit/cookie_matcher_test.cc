@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <random>
 #include <string>
+#include <tuple>
 #include <vector>
 
 namespace consentd {
@@ -93,6 +96,78 @@ TEST(CookieMatcher, LargeCatalogAgreesWithLinearScan) {
       }
     }
     EXPECT_EQ(matcher.Match(name), expected) << name;
+  }
+}
+
+// The precedence rules applied by brute force over every pattern.
+std::optional<uint32_t> LinearMatch(const std::vector<std::string>& patterns,
+                                    const std::string& name) {
+  std::optional<uint32_t> best;
+  auto key = [&](uint32_t i) {
+    const std::string& p = patterns[i];
+    const size_t literal = p.size() - std::count(p.begin(), p.end(), '*');
+    // Larger is better: prefix length, literal characters, then the
+    // lexicographically smaller pattern.
+    return std::make_tuple(p.find('*'), literal);
+  };
+  for (uint32_t i = 0; i < patterns.size(); ++i) {
+    if (patterns[i] == name) return i;
+    if (patterns[i].find('*') == std::string::npos) continue;
+    if (!GlobMatch(patterns[i], name)) continue;
+    if (!best || key(i) > key(*best) ||
+        (key(i) == key(*best) && patterns[i] < patterns[*best])) {
+      best = i;
+    }
+  }
+  return best;
+}
+
+TEST(CookieMatcher, SuffixGlobsAreIndexedNotScanned) {
+  // Thousands of "*suffix" globs share the empty prefix, and many
+  // "p_*suffix" globs one prefix: the answers follow the precedence rules.
+  std::vector<std::string> patterns;
+  for (int i = 0; i < 4000; ++i) patterns.push_back("*_s" + std::to_string(i));
+  for (int i = 0; i < 1000; ++i) patterns.push_back("p_*" + std::to_string(i));
+  patterns.push_back("p_*");
+  patterns.push_back("p_*_*9");  // Two stars, more literals than "p_*9".
+  const CookieMatcher matcher(patterns);
+  for (const std::string name : {"x_s17", "p_x_s17", "p_abc9", "p_a_b9", "p_9",
+                                 "p_", "p_x", "_s", "y_s4000", "p_1000"}) {
+    EXPECT_EQ(matcher.Match(name), LinearMatch(patterns, name)) << name;
+  }
+  EXPECT_EQ(matcher.Match("p_a_b9"), patterns.size() - 1);
+  EXPECT_EQ(matcher.Match("x_s17"), 17u);
+  // The suffix may not overlap the prefix: "p_*_2" needs at least 5 chars.
+  EXPECT_EQ(Match({"p_*_2"}, "p_2"), std::nullopt);
+  EXPECT_EQ(Match({"p_*_2"}, "p__2"), 0u);
+}
+
+TEST(CookieMatcher, RandomCatalogsAgreeWithTheRulesByBruteForce) {
+  std::mt19937 random(20261204);
+  const std::string alphabet = "ab_";
+  auto word = [&](int max) {
+    std::string w;
+    const int n = static_cast<int>(random() % (max + 1));
+    for (int i = 0; i < n; ++i) w += alphabet[random() % alphabet.size()];
+    return w;
+  };
+  for (int round = 0; round < 200; ++round) {
+    std::vector<std::string> patterns;
+    const int n = 1 + static_cast<int>(random() % 30);
+    for (int i = 0; i < n; ++i) {
+      std::string p = word(3);
+      const int stars = static_cast<int>(random() % 3);
+      for (int k = 0; k < stars; ++k) p += "*" + word(2);
+      if (std::find(patterns.begin(), patterns.end(), p) == patterns.end()) {
+        patterns.push_back(p);
+      }
+    }
+    const CookieMatcher matcher(patterns);
+    for (int q = 0; q < 50; ++q) {
+      const std::string name = word(6);
+      ASSERT_EQ(matcher.Match(name), LinearMatch(patterns, name))
+          << "name \"" << name << "\" in round " << round;
+    }
   }
 }
 

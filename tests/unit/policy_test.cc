@@ -46,6 +46,41 @@ TEST(ValidatePolicy, RequiredCategoryCannotBeGpcOptOut) {
   EXPECT_EQ(ValidatePolicy(p).code(), absl::StatusCode::kInvalidArgument);
 }
 
+TEST(ValidatePolicy, ExactlyTheNecessaryCategoryIsRequired) {
+  {
+    Policy p = SmallPolicy();
+    p.categories[3].required = true;  // marketing
+    p.categories[3].gpc_opt_out = false;
+    const absl::Status s = ValidatePolicy(p);
+    ASSERT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_NE(s.message().find("categories[3].required: only the "
+                               "\"necessary\" category may be required"),
+              absl::string_view::npos)
+        << s.message();
+  }
+  {
+    Policy p = SmallPolicy();
+    p.categories[0].required = false;
+    const absl::Status s = ValidatePolicy(p);
+    ASSERT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_NE(s.message().find("categories[0].required: the \"necessary\" "
+                               "category must be required"),
+              absl::string_view::npos)
+        << s.message();
+  }
+  {
+    Policy p = SmallPolicy();
+    p.categories.erase(p.categories.begin());
+    p.cookies.erase(p.cookies.begin(), p.cookies.begin() + 3);
+    const absl::Status s = ValidatePolicy(p);
+    ASSERT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_NE(s.message().find("the required \"necessary\" category is "
+                               "missing"),
+              absl::string_view::npos)
+        << s.message();
+  }
+}
+
 TEST(ValidatePolicy, NeedsCategories) {
   Policy p;
   p.version = "v";
