@@ -10,6 +10,7 @@
 #include "core/clock.h"
 #include "storage/database.h"
 #include "storage/logging.h"
+#include "storage/statements.h"
 
 namespace consentd {
 namespace {
@@ -117,8 +118,8 @@ void ChangeListener::Listen() {
     const absl::Time now = clock->Now();
     if (now - last_sent >= options_.heartbeat_interval) {
       pqxx::nontransaction tx(conn);
-      tx.exec(absl::StrCat("SELECT pg_notify(", tx.quote(heartbeat_channel),
-                           ", '", absl::ToUnixMicros(now), "')"));
+      tx.exec_params(sql::kHeartbeat, heartbeat_channel,
+                     absl::StrCat(absl::ToUnixMicros(now)));
       tx.commit();
       last_sent = now;
     }

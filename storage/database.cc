@@ -72,7 +72,7 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(
   std::string encoding;
   try {
     pqxx::nontransaction tx((*conn)->conn);
-    encoding = tx.exec1("SHOW server_encoding")[0].as<std::string>();
+    encoding = tx.exec1(sql::kServerEncoding)[0].as<std::string>();
   } catch (const std::exception& e) {
     return absl::UnavailableError(
         absl::StrCat("cannot query the database: ", e.what()));
@@ -119,12 +119,8 @@ absl::StatusOr<std::unique_ptr<Database::Connection>> Database::Acquire() {
       // No statement or lock wait may hold a pooled connection (and the call
       // waiting on it) for long; a transaction left open is cut off.
       pqxx::nontransaction session(conn->conn);
-      session.exec(
-          absl::StrCat("SET statement_timeout = ",
-                       absl::ToInt64Milliseconds(options_.statement_timeout),
-                       "; SET lock_timeout = ",
-                       absl::ToInt64Milliseconds(options_.statement_timeout),
-                       "; SET idle_in_transaction_session_timeout = 60000"));
+      session.exec(SessionSettingsSql(
+          absl::ToInt64Milliseconds(options_.statement_timeout)));
     }
     for (const Statement& s : AllStatements()) {
       conn->conn.prepare(std::string(s.name), std::string(s.sql));
@@ -183,8 +179,7 @@ absl::Status Database::Run(absl::string_view what, Body body,
         if (remaining < options_.statement_timeout) {
           // The call's deadline cancels its statements, which rolls the
           // transaction back: nothing is left half-written.
-          tx.exec(absl::StrCat(
-              "SET LOCAL statement_timeout = ",
+          tx.exec(LocalStatementTimeoutSql(
               std::max<int64_t>(1, absl::ToInt64Milliseconds(remaining))));
         }
         status = body(tx);

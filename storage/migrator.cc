@@ -6,14 +6,9 @@
 #include "absl/strings/str_cat.h"
 #include "storage/database.h"
 #include "storage/logging.h"
+#include "storage/statements.h"
 
 namespace consentd {
-namespace {
-
-// pg_advisory_lock key: "consentd" in ASCII.
-constexpr char kLockKey[] = "7161131367236560996";
-
-}  // namespace
 
 absl::StatusOr<MigrationReport> Migrate(
     const std::string& url, std::span<const EmbeddedMigration> migrations) {
@@ -27,16 +22,10 @@ absl::StatusOr<MigrationReport> Migrate(
   }
   try {
     pqxx::nontransaction session(*conn);
-    session.exec(absl::StrCat("SELECT pg_advisory_lock(", kLockKey, ")"));
-    session.exec(
-        "CREATE TABLE IF NOT EXISTS schema_migrations ("
-        " version integer PRIMARY KEY,"
-        " name text NOT NULL,"
-        " checksum text NOT NULL,"
-        " applied_at timestamptz NOT NULL DEFAULT now())");
+    session.exec(sql::kLockMigrations);
+    session.exec(sql::kCreateMigrationsTable);
     std::map<int, std::string> applied;
-    for (const pqxx::row& row :
-         session.exec("SELECT version, checksum FROM schema_migrations")) {
+    for (const pqxx::row& row : session.exec(sql::kAppliedMigrations)) {
       applied[row[0].as<int>()] = row[1].as<std::string>();
     }
     session.commit();
@@ -44,7 +33,7 @@ absl::StatusOr<MigrationReport> Migrate(
     for (const EmbeddedMigration& m : migrations) {
       pqxx::work tx(*conn);
       const std::string checksum =
-          tx.exec_params1("SELECT md5($1)", std::string(m.sql))[0]
+          tx.exec_params1(sql::kMigrationChecksum, std::string(m.sql))[0]
               .as<std::string>();
       auto it = applied.find(m.version);
       if (it != applied.end()) {
@@ -59,10 +48,8 @@ absl::StatusOr<MigrationReport> Migrate(
       }
       spdlog::info("applying migration {}", m.name);
       tx.exec(m.sql);
-      tx.exec_params(
-          "INSERT INTO schema_migrations (version, name, checksum) "
-          "VALUES ($1, $2, $3)",
-          m.version, std::string(m.name), checksum);
+      tx.exec_params(sql::kRecordMigration, m.version, std::string(m.name),
+                     checksum);
       tx.commit();
       ++report.applied;
       applied[m.version] = checksum;
@@ -75,7 +62,7 @@ absl::StatusOr<MigrationReport> Migrate(
           report.schema_version, migrations.back().version);
     }
     pqxx::nontransaction unlock(*conn);
-    unlock.exec(absl::StrCat("SELECT pg_advisory_unlock(", kLockKey, ")"));
+    unlock.exec(sql::kUnlockMigrations);
   } catch (const pqxx::broken_connection& e) {
     return absl::UnavailableError(
         absl::StrCat("database connection lost while migrating: ", e.what()));

@@ -1,5 +1,7 @@
 #include "storage/statements.h"
 
+#include "absl/strings/str_cat.h"
+
 namespace consentd {
 namespace {
 
@@ -215,5 +217,15 @@ const Statement kStatements[] = {
 }  // namespace
 
 std::span<const Statement> AllStatements() { return kStatements; }
+
+std::string SessionSettingsSql(int64_t statement_timeout_ms) {
+  return absl::StrCat("SET statement_timeout = ", statement_timeout_ms,
+                      "; SET lock_timeout = ", statement_timeout_ms,
+                      "; SET idle_in_transaction_session_timeout = 60000");
+}
+
+std::string LocalStatementTimeoutSql(int64_t timeout_ms) {
+  return absl::StrCat("SET LOCAL statement_timeout = ", timeout_ms);
+}
 
 }  // namespace consentd

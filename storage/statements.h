@@ -5,7 +5,9 @@
 #ifndef CONSENTD_STORAGE_STATEMENTS_H_
 #define CONSENTD_STORAGE_STATEMENTS_H_
 
+#include <cstdint>
 #include <span>
+#include <string>
 
 #include "absl/strings/string_view.h"
 
@@ -54,6 +56,42 @@ inline constexpr char kRecordErasure[] = "record_erasure";
 
 // All statements, for preparing.
 std::span<const Statement> AllStatements();
+
+// SQL that is not prepared: the migration runner's (it runs before the
+// schema exists, on a connection of its own), a new connection's session
+// settings, and the change listener's heartbeat. Here so that this file and
+// statements.cc hold every SQL text consentd sends.
+namespace sql {
+// The migrations' advisory lock ("consentd" in ASCII, as a key).
+inline constexpr char kLockMigrations[] =
+    "SELECT pg_advisory_lock(7161131367236560996)";
+inline constexpr char kUnlockMigrations[] =
+    "SELECT pg_advisory_unlock(7161131367236560996)";
+inline constexpr char kCreateMigrationsTable[] =
+    "CREATE TABLE IF NOT EXISTS schema_migrations ("
+    " version integer PRIMARY KEY,"
+    " name text NOT NULL,"
+    " checksum text NOT NULL,"
+    " applied_at timestamptz NOT NULL DEFAULT now())";
+inline constexpr char kAppliedMigrations[] =
+    "SELECT version, checksum FROM schema_migrations";
+// $1 the migration's SQL.
+inline constexpr char kMigrationChecksum[] = "SELECT md5($1)";
+// $1 version, $2 file name, $3 checksum.
+inline constexpr char kRecordMigration[] =
+    "INSERT INTO schema_migrations (version, name, checksum) "
+    "VALUES ($1, $2, $3)";
+inline constexpr char kServerEncoding[] = "SHOW server_encoding";
+// $1 channel, $2 payload.
+inline constexpr char kHeartbeat[] = "SELECT pg_notify($1, $2)";
+}  // namespace sql
+
+// A new pooled connection's session: no statement or lock wait may run
+// longer than `statement_timeout_ms`, and a transaction left open is cut
+// off after a minute.
+std::string SessionSettingsSql(int64_t statement_timeout_ms);
+// Within a transaction: its statements end by `timeout_ms`.
+std::string LocalStatementTimeoutSql(int64_t timeout_ms);
 
 }  // namespace consentd
 
