@@ -2,10 +2,15 @@
 // server and PostgreSQL.
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "consent/v1/audit.grpc.pb.h"
 #include "storage/audit_keys.h"
+#include "storage/consent_store.h"
+#include "storage/database.h"
 #include "tests/integration/process_server.h"
 #include "tests/integration/test_env.h"
 
@@ -25,6 +30,13 @@ class AuditTest : public IntegrationTest {
     consent::v1::ExportAuditLogRequest request;
     request.set_subject_id(subject);
     request.set_after_sequence(after);
+    return Export(request, max);
+  }
+
+  // The events `request` exports, reading at most `max` of them.
+  std::vector<consent::v1::AuditEvent> Export(
+      const consent::v1::ExportAuditLogRequest& request,
+      size_t max = SIZE_MAX) {
     auto context = Context();
     auto reader = audit_->ExportAuditLog(context.get(), request);
     std::vector<consent::v1::AuditEvent> events;
@@ -50,9 +62,10 @@ class AuditTest : public IntegrationTest {
   }
 
   // Waits (with a deadline) until every committed event is sealed.
-  void WaitSealed() {
+  void WaitSealed(absl::Duration timeout = absl::Seconds(15)) {
     ASSERT_TRUE(Eventually(
-        [&] { return db_.Count("SELECT count(*) FROM audit_unsealed") == 0; }));
+        [&] { return db_.Count("SELECT count(*) FROM audit_unsealed") == 0; },
+        timeout));
   }
 
   int64_t DecisionEvents() {
@@ -123,6 +136,69 @@ TEST_F(AuditTest, HistoryExportAndResumableCursor) {
   ASSERT_EQ(all.size(), 6u);
   EXPECT_EQ(all[0].action(), "policy_publish");
   for (size_t i = 0; i < all.size(); ++i) EXPECT_EQ(all[i].sequence(), i + 1);
+}
+
+TEST_F(AuditTest, OneTransactionsEventsAreExportedOnceAcrossPages) {
+  // 1,200 decisions in one transaction, as group commit writes them: their
+  // events straddle the export's pages of 500 (and the sealer's batches of
+  // 1,000).
+  absl::StatusOr<std::unique_ptr<Database>> db =
+      Database::Open(DatabaseOptions{.url = db_.url(), .pool_size = 1});
+  ASSERT_TRUE(db.ok()) << db.status();
+  const AuditKeys keys = AuditKeys::ForTesting();
+  ConsentStore store(db->get(), &keys);
+  constexpr int kDecisions = 1200;
+  std::vector<Decision> decisions(kDecisions);
+  std::vector<ConsentStore::BatchEntry> batch;
+  for (int i = 0; i < kDecisions; ++i) {
+    Decision& d = decisions[i];
+    d.subject_id = absl::StrCat("batch-", i);
+    d.policy_version = "2026-01-12";
+    d.choices = {{"statistics", i % 2 == 0}};
+    d.source = ConsentSource::kImport;
+    d.actor = "batch-test";
+    d.recorded_at = Start();
+    batch.push_back({&d});
+  }
+  std::vector<absl::StatusOr<RecordOutcome>> outcomes =
+      store.RecordDecisions(batch);
+  ASSERT_EQ(outcomes.size(), static_cast<size_t>(kDecisions));
+  for (const auto& outcome : outcomes) ASSERT_TRUE(outcome.ok());
+  // One transaction wrote every one of their events.
+  ASSERT_EQ(db_.Count("SELECT count(DISTINCT xmin::text) FROM audit_events "
+                      "WHERE action = 'decision'"),
+            1);
+  WaitSealed(absl::Seconds(60));
+  const std::string event_ids = db_.Query(
+      "SELECT string_agg(event_id::text, ',' ORDER BY event_id) "
+      "FROM audit_events");
+
+  // The bootstrap publish, then the batch: each event once, in order,
+  // whether read in one stream (messages of 500) or resumed from cursors
+  // that fall just before, and inside, the export's pages.
+  for (const size_t chunk : {SIZE_MAX, size_t{499}, size_t{7}}) {
+    std::vector<consent::v1::AuditEvent> all;
+    while (true) {
+      const int64_t after = all.empty() ? 0 : all.back().sequence();
+      std::vector<consent::v1::AuditEvent> part = Export("", after, chunk);
+      if (part.empty()) break;
+      all.insert(all.end(), part.begin(), part.end());
+    }
+    ASSERT_EQ(all.size(), static_cast<size_t>(kDecisions + 1))
+        << "chunk " << chunk;
+    std::set<int64_t> ids;
+    std::set<std::string> subjects;
+    for (size_t i = 0; i < all.size(); ++i) {
+      EXPECT_EQ(all[i].sequence(), static_cast<int64_t>(i + 1));
+      EXPECT_TRUE(ids.insert(all[i].event_id()).second)
+          << "event " << all[i].event_id() << " delivered twice";
+      if (i > 0) subjects.insert(all[i].subject_id());
+    }
+    EXPECT_EQ(all[0].action(), "policy_publish");
+    EXPECT_EQ(subjects.size(), static_cast<size_t>(kDecisions));
+    // Exactly the events in the database, none missing.
+    EXPECT_EQ(absl::StrJoin(ids, ","), event_ids) << "chunk " << chunk;
+  }
 }
 
 TEST_F(AuditTest, EveryAcceptedDecisionHasOneEvent) {
