@@ -567,30 +567,83 @@ std::string FormatEvent(const consent::v1::AuditEvent& e, bool csv) {
                       e.chain_mac(), ",", CsvField(e.payload()));
 }
 
-// The sequence of the last complete event in an export file, or 0. A last
-// line cut short (an export interrupted mid-write) is removed first.
-absl::StatusOr<int64_t> LastExportedSequence(const std::string& path,
-                                             bool csv) {
-  std::string text;
-  {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return 0;
-    std::stringstream buffer;
-    buffer << in.rdbuf();
-    text = buffer.str();
+// The offset of the last '\n' in [0, end) of `in`, or -1 when there is none.
+// Reads backwards in fixed-size chunks, so memory stays flat however long the
+// file or its lines.
+absl::StatusOr<int64_t> LastNewlineBefore(std::ifstream& in, int64_t end) {
+  constexpr int64_t kChunk = 64 * 1024;
+  std::string buffer(kChunk, '\0');
+  while (end > 0) {
+    const int64_t start = std::max<int64_t>(0, end - kChunk);
+    in.clear();
+    in.seekg(start);
+    in.read(buffer.data(), end - start);
+    if (in.gcount() != end - start) {
+      return absl::DataLossError("cannot read --out");
+    }
+    for (int64_t i = end - start - 1; i >= 0; --i) {
+      if (buffer[i] == '\n') return start + i;
+    }
+    end = start;
   }
-  if (!text.empty() && text.back() != '\n') {
-    const size_t keep =
-        text.rfind('\n') == std::string::npos ? 0 : text.rfind('\n') + 1;
-    std::filesystem::resize_file(path, keep);
-    text.resize(keep);
+  return -1;
+}
+
+// The last non-empty line of the file at `path` ("" when none), read from
+// its tail only. A last line cut short (an export interrupted mid-write) is
+// removed from the file first.
+absl::StatusOr<std::string> LastCompleteLine(const std::string& path) {
+  // The longest line taken for an event: export messages, which hold whole
+  // events, stay under 1 MiB.
+  constexpr int64_t kMaxLineBytes = 16 << 20;
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return "";
+  in.seekg(0, std::ios::end);
+  int64_t size = static_cast<int64_t>(in.tellg());
+  if (size < 0) return absl::DataLossError("cannot read --out");
+  if (size == 0) return "";
+  absl::StatusOr<int64_t> newline = LastNewlineBefore(in, size);
+  if (!newline.ok()) return newline.status();
+  if (*newline != size - 1) {
+    size = *newline + 1;
+    std::filesystem::resize_file(path, static_cast<uintmax_t>(size));
     std::cerr << "consentctl: removed an incomplete last line from " << path
               << "\n";
   }
-  std::string last;
-  for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
-    last = std::string(line);
+  // [begin, end) is a line without its '\n'; empty lines are skipped.
+  int64_t end = size - 1;
+  while (end > 0) {
+    newline = LastNewlineBefore(in, end);
+    if (!newline.ok()) return newline.status();
+    const int64_t begin = *newline + 1;
+    if (begin == end) {
+      end = begin - 1;
+      continue;
+    }
+    if (end - begin > kMaxLineBytes) {
+      return absl::InvalidArgumentError(
+          "the last line of --out is too long to be an event");
+    }
+    std::string line(static_cast<size_t>(end - begin), '\0');
+    in.clear();
+    in.seekg(begin);
+    in.read(line.data(), end - begin);
+    if (in.gcount() != end - begin) {
+      return absl::DataLossError("cannot read --out");
+    }
+    return line;
   }
+  return "";
+}
+
+// The sequence of the last complete event in an export file, or 0. A last
+// line cut short (an export interrupted mid-write) is removed first. Only
+// the tail of the file is read: resuming a huge export is flat in memory.
+absl::StatusOr<int64_t> LastExportedSequence(const std::string& path,
+                                             bool csv) {
+  absl::StatusOr<std::string> line = LastCompleteLine(path);
+  if (!line.ok()) return line.status();
+  const std::string& last = *line;
   if (last.empty() || last == kCsvHeader) return 0;
   int64_t sequence = 0;
   if (csv) {
