@@ -1,5 +1,6 @@
 #include "server/audit_service.h"
 
+#include <algorithm>
 #include <atomic>
 
 #include "absl/strings/str_cat.h"
@@ -17,8 +18,10 @@ namespace {
 // Events per export message, and the size a message stops growing at.
 constexpr int kExportPage = 500;
 constexpr size_t kMaxMessageBytes = 512 * 1024;
-// Most audit events ExportSubjectData returns in one answer.
+// Most audit events ExportSubjectData returns in one answer, and the answer
+// size at which it adds no more: under gRPC's default 4 MiB receive limit.
 constexpr int kMaxSubjectEvents = 10000;
+constexpr size_t kMaxSubjectDataBytes = 3 * 1024 * 1024;
 
 consent::v1::ConsentSource SourceToProto(const std::string& name) {
   for (int s = consent::v1::SOURCE_BANNER; s <= consent::v1::SOURCE_IMPORT;
@@ -326,17 +329,34 @@ grpc::ServerUnaryReactor* AuditServiceImpl::ExportSubjectData(
     }
     AuditExportFilter filter;
     filter.subject_id = req.subject_id();
+    // Pages of events until the subject's are all in or the answer is full;
+    // then reading one more event says whether any was left out.
     int64_t after = 0;
-    while (out.audit_events_size() < kMaxSubjectEvents) {
+    size_t bytes = out.ByteSizeLong();
+    while (true) {
+      const bool full = out.audit_events_size() >= kMaxSubjectEvents ||
+                        bytes >= kMaxSubjectDataBytes;
+      const int limit =
+          full ? 1
+               : std::min(kExportPage,
+                          kMaxSubjectEvents - out.audit_events_size());
       absl::StatusOr<std::vector<AuditEventRecord>> page =
-          ctx_.audit->ExportPage(filter, after, kExportPage);
+          ctx_.audit->ExportPage(filter, after, limit);
       if (!page.ok()) return ToGrpcStatus(page.status());
       if (page->empty()) break;
+      if (full) {
+        out.set_audit_events_truncated(true);
+        break;
+      }
       for (const AuditEventRecord& e : *page) {
-        ToProto(e, out.add_audit_events());
+        if (bytes >= kMaxSubjectDataBytes) break;
+        consent::v1::AuditEvent* event = out.add_audit_events();
+        ToProto(e, event);
+        bytes += event->ByteSizeLong();
         after = e.sequence;
       }
     }
+    out.set_last_audit_sequence(after);
     return SerializeResponse(out, response);
   });
 }

@@ -802,6 +802,12 @@ int Subject(Client& client, const std::vector<char*>& args) {
         client.audit().ExportSubjectData(&context, request, &r);
     if (!status.ok()) return Failed(status);
     PrintJson(r);
+    if (r.audit_events_truncated()) {
+      std::cerr << "consentctl: the subject has more audit events than one "
+                   "answer holds; the rest: consentctl audit export "
+                   "--subject=SUBJECT --after_sequence="
+                << r.last_audit_sequence() << "\n";
+    }
     return 0;
   }
   if (verb == "erase") {

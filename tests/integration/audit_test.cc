@@ -201,6 +201,49 @@ TEST_F(AuditTest, OneTransactionsEventsAreExportedOnceAcrossPages) {
   }
 }
 
+TEST_F(AuditTest, SubjectDataSaysWhenItsAuditEventsAreTruncated) {
+  // 12,000 events of one subject: more than one answer holds (by count, and
+  // by size under the client's 4 MiB limit).
+  constexpr int kEvents = 12000;
+  InsertSignedAuditEvents(db_.url(), kEvents, /*subjects=*/1);
+  ASSERT_TRUE(server_->Record("small", {{"marketing", true}}).status.ok());
+  WaitSealed(absl::Seconds(60));
+
+  consent::v1::ExportSubjectDataRequest access;
+  access.set_subject_id("bulk-subject-0");
+  consent::v1::ExportSubjectDataResponse data;
+  grpc::Status s = audit_->ExportSubjectData(Context().get(), access, &data);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_TRUE(data.audit_events_truncated());
+  ASSERT_GT(data.audit_events_size(), 0);
+  EXPECT_LT(data.audit_events_size(), kEvents);
+  EXPECT_LE(data.audit_events_size(), 10000);
+  EXPECT_LT(data.ByteSizeLong(), size_t{4} << 20);
+  // A prefix of the subject's events, in sequence order; the bootstrap
+  // publish (sequence 1) is not the subject's.
+  for (int i = 0; i < data.audit_events_size(); ++i) {
+    EXPECT_EQ(data.audit_events(i).sequence(), i + 2);
+    EXPECT_EQ(data.audit_events(i).subject_id(), "bulk-subject-0");
+  }
+  EXPECT_EQ(data.last_audit_sequence(),
+            data.audit_events(data.audit_events_size() - 1).sequence());
+  // The rest follow the cursor, each once.
+  std::vector<consent::v1::AuditEvent> rest =
+      Export("bulk-subject-0", data.last_audit_sequence());
+  ASSERT_EQ(data.audit_events_size() + rest.size(),
+            static_cast<size_t>(kEvents));
+  EXPECT_EQ(rest.front().sequence(), data.last_audit_sequence() + 1);
+  EXPECT_EQ(rest.back().sequence(), kEvents + 1);
+
+  // A subject whose events all fit is not truncated.
+  access.set_subject_id("small");
+  ASSERT_TRUE(audit_->ExportSubjectData(Context().get(), access, &data).ok());
+  EXPECT_FALSE(data.audit_events_truncated());
+  ASSERT_EQ(data.audit_events_size(), 1);
+  EXPECT_EQ(data.last_audit_sequence(), kEvents + 2);
+  EXPECT_EQ(data.audit_events(0).sequence(), kEvents + 2);
+}
+
 TEST_F(AuditTest, EveryAcceptedDecisionHasOneEvent) {
   ASSERT_TRUE(server_
                   ->Record("deny-all", {{"preferences", false},

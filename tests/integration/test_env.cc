@@ -201,7 +201,7 @@ IntegrationTest::IntegrationTest() : clock_(Start()) {
   server_ = std::make_unique<TestServer>(TestConfig(db_.url()), &clock_);
 }
 
-void InsertSignedAuditEvents(const std::string& url, int events) {
+void InsertSignedAuditEvents(const std::string& url, int events, int subjects) {
   const AuditKeys keys = AuditKeys::ForTesting();
   pqxx::connection conn(url);
   const absl::Time t0 = absl::FromUnixSeconds(1767225600);
@@ -212,14 +212,14 @@ void InsertSignedAuditEvents(const std::string& url, int events) {
         "WITH e AS (INSERT INTO audit_events (subject_id, subject_pseudonym, "
         "action, actor, recorded_at, payload, key_id, event_mac) VALUES ";
     for (int i = start; i < std::min(events, start + kBatch); ++i) {
-      const std::string subject = absl::StrCat("bulk-subject-", i % 5000);
+      const std::string subject = absl::StrCat("bulk-subject-", i % subjects);
       const std::string pseudonym = keys.Pseudonym(subject);
       const absl::Time at = t0 + absl::Seconds(i);
       Decision d;
       d.policy_version = "2026-01-12";
       d.choices = {{"statistics", i % 2 == 0}};
       d.source = ConsentSource::kImport;
-      const std::string payload = DecisionAuditPayload(d, i / 5000 + 1);
+      const std::string payload = DecisionAuditPayload(d, i / subjects + 1);
       const std::string mac =
           *keys.EventMac("test", "decision", pseudonym, "bulk",
                          absl::ToUnixMicros(at), payload);

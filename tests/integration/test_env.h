@@ -42,7 +42,10 @@ class TestDatabase {
 // Writes `events` decision events straight into the audit tables of the
 // database at `url`, signed with AuditKeys::ForTesting() as consentd would
 // sign them (far faster than as many calls); the sealer then seals them.
-void InsertSignedAuditEvents(const std::string& url, int events);
+// Event i is about subject "bulk-subject-<i % subjects>", recorded at
+// 2026-01-01T00:00:00Z + i seconds.
+void InsertSignedAuditEvents(const std::string& url, int events,
+                             int subjects = 5000);
 
 // The seed policy shipped in config/policies.
 consent::v1::Policy SeedPolicy();
