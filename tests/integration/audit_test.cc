@@ -8,6 +8,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "consent/v1/audit.grpc.pb.h"
+#include "server/codec.h"
 #include "storage/audit_keys.h"
 #include "storage/consent_store.h"
 #include "storage/database.h"
@@ -199,6 +200,76 @@ TEST_F(AuditTest, OneTransactionsEventsAreExportedOnceAcrossPages) {
     // Exactly the events in the database, none missing.
     EXPECT_EQ(absl::StrJoin(ids, ","), event_ids) << "chunk " << chunk;
   }
+}
+
+TEST_F(AuditTest, ATimeRangeExportsExactlyTheEventsInIt) {
+  // The bootstrap publish is at Start(); decisions v1..v4 an hour apart.
+  for (int i = 1; i <= 4; ++i) {
+    clock_.Advance(absl::Hours(1));
+    ASSERT_TRUE(server_->Record("s", {{"statistics", i % 2 == 0}}).status.ok());
+  }
+  clock_.Advance(absl::Minutes(30));
+  ASSERT_TRUE(server_->Record("other", {{"marketing", true}}).status.ok());
+  WaitSealed();
+  const auto at = [](absl::Duration d) { return Start() + d; };
+  struct Case {
+    std::string subject;
+    absl::Time since, until;       // Infinite = unset.
+    std::vector<int64_t> seconds;  // recorded_at of what must come back.
+  };
+  const int64_t t0 = absl::ToUnixSeconds(Start());
+  const std::vector<Case> cases = {
+      // [since, until): an event exactly at `until` is left out.
+      {"s", at(absl::Hours(2)), at(absl::Hours(4)), {t0 + 7200, t0 + 10800}},
+      {"", at(absl::Hours(2)), at(absl::Hours(4)), {t0 + 7200, t0 + 10800}},
+      // Open ends.
+      {"", absl::InfinitePast(), at(absl::Hours(1)), {t0}},
+      {"",
+       at(absl::Hours(4)),
+       absl::InfiniteFuture(),
+       {t0 + 14400, t0 + 16200}},
+      {"s",
+       at(absl::Minutes(90)),
+       absl::InfiniteFuture(),
+       {t0 + 7200, t0 + 10800, t0 + 14400}},
+      // Nothing in range.
+      {"", at(absl::Minutes(61)), at(absl::Minutes(119)), {}},
+      {"other", at(absl::Hours(1)), at(absl::Hours(4)), {}},
+  };
+  for (const Case& c : cases) {
+    consent::v1::ExportAuditLogRequest request;
+    request.set_subject_id(c.subject);
+    if (c.since != absl::InfinitePast()) {
+      SetTimestamp(c.since, request.mutable_since());
+    }
+    if (c.until != absl::InfiniteFuture()) {
+      SetTimestamp(c.until, request.mutable_until());
+    }
+    std::vector<int64_t> got;
+    int64_t previous = 0;
+    for (const consent::v1::AuditEvent& e : Export(request)) {
+      got.push_back(e.recorded_at().seconds());
+      EXPECT_GT(e.sequence(), previous);
+      previous = e.sequence();
+      if (!c.subject.empty()) {
+        EXPECT_EQ(e.subject_id(), c.subject);
+      }
+    }
+    EXPECT_EQ(got, c.seconds)
+        << "subject '" << c.subject << "' since " << absl::FormatTime(c.since)
+        << " until " << absl::FormatTime(c.until);
+  }
+  // An empty or inverted range is refused.
+  consent::v1::ExportAuditLogRequest inverted;
+  SetTimestamp(at(absl::Hours(2)), inverted.mutable_since());
+  SetTimestamp(at(absl::Hours(2)), inverted.mutable_until());
+  auto context = Context();
+  auto reader = audit_->ExportAuditLog(context.get(), inverted);
+  consent::v1::ExportAuditLogResponse batch;
+  EXPECT_FALSE(reader->Read(&batch));
+  grpc::Status s = reader->Finish();
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(s.error_message().find("until"), std::string::npos);
 }
 
 TEST_F(AuditTest, SubjectDataSaysWhenItsAuditEventsAreTruncated) {
