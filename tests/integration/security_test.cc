@@ -10,6 +10,7 @@
 #include <pqxx/pqxx>
 #include <sstream>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "consent/v1/audit.grpc.pb.h"
@@ -118,6 +119,33 @@ TEST_F(SecurityTest, EveryRpcRefusesCallersWithoutAValidToken) {
   consent::v1::CheckCookieResponse out;
   EXPECT_EQ(server_->consent().CheckCookie(context.get(), r, &out).error_code(),
             grpc::StatusCode::UNAUTHENTICATED);
+}
+
+TEST_F(SecurityTest, ATokenOneCharacterOffIsUnauthenticated) {
+  // Same length as the real token, one character changed: at the start, in
+  // the middle, at the end, and by one bit.
+  const std::string valid = kAdminToken;
+  std::vector<std::string> near_misses;
+  for (const size_t i : {size_t{0}, valid.size() / 2, valid.size() - 1}) {
+    std::string t = valid;
+    t[i] = t[i] == 'x' ? 'y' : 'x';
+    near_misses.push_back(t);
+    t = valid;
+    t[i] = static_cast<char>(t[i] ^ 0x01);
+    near_misses.push_back(t);
+  }
+  ASSERT_TRUE(Call("/consent.v1.PolicyService/ListPolicies", valid).ok());
+  for (const std::string& token : near_misses) {
+    ASSERT_EQ(token.size(), valid.size());
+    ASSERT_NE(token, valid);
+    for (const auto& [name, descriptor] : AllMethods()) {
+      grpc::Status s = CallAs(server_->channel(), name, token, descriptor);
+      EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED)
+          << name << " with token '" << token << "': " << s.error_message();
+    }
+  }
+  // The valid token still works after the misses.
+  EXPECT_TRUE(Call("/consent.v1.PolicyService/ListPolicies", valid).ok());
 }
 
 TEST_F(SecurityTest, RolesFollowThePermissionTable) {
@@ -302,6 +330,74 @@ TEST_F(SecurityTest, SqlMetacharactersAreStoredAndMatchedLiterally) {
             consent::v1::REASON_UNKNOWN_COOKIE);
   EXPECT_EQ(db_.Count("SELECT count(*) FROM decisions"),
             static_cast<int64_t>(subjects.size()));
+}
+
+TEST_F(SecurityTest, A256ByteMultiByteSubjectIsStoredAndReadBackExactly) {
+  // Two-, three- and four-byte characters ("ü", "€", "𝄞"), 256 bytes in all.
+  std::string subject;
+  while (subject.size() + 9 <= 256)
+    subject += "\xC3\xBC\xE2\x82\xAC\xF0\x9D\x84\x9E";
+  while (subject.size() + 2 <= 256) subject += "\xC3\xBC";
+  ASSERT_EQ(subject.size(), 256u);
+  auto recorded = server_->Record(subject, {{"statistics", true}});
+  ASSERT_TRUE(recorded.status.ok()) << recorded.status.error_message();
+  ASSERT_EQ(recorded.response.consent_version(), 1);
+  // A subject one character longer is refused.
+  EXPECT_EQ(server_->Record(subject + "\xC3\xBC", {{"statistics", true}})
+                .status.error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+
+  // Stored byte for byte (not re-encoded, not truncated).
+  EXPECT_EQ(db_.Query("SELECT encode(convert_to(subject_id, 'UTF8'), 'hex') "
+                      "FROM subjects"),
+            absl::BytesToHexString(subject));
+  EXPECT_EQ(db_.Count("SELECT octet_length(subject_id) FROM decisions"), 256);
+
+  // Read back through every path that returns it.
+  auto check = server_->Check(subject, "ia_stats_events");
+  ASSERT_TRUE(check.status.ok());
+  EXPECT_EQ(check.response.reason(), consent::v1::REASON_GRANTED);
+  auto got = server_->Get(subject);
+  ASSERT_TRUE(got.status.ok()) << got.status.error_message();
+  EXPECT_EQ(got.response.consent_version(), 1);
+  bool statistics_granted = false;
+  for (const auto& c : got.response.categories()) {
+    if (c.category() == "statistics") {
+      statistics_granted = c.state() == consent::v1::STATE_GRANTED;
+    }
+  }
+  EXPECT_TRUE(statistics_granted);
+  // A subject differing only in its last character is someone else.
+  std::string other = subject;
+  other[other.size() - 1] = '\xBD';  // "ü" becomes "ý".
+  EXPECT_EQ(server_->Get(other).response.consent_version(), 0);
+
+  auto audit = consent::v1::AuditService::NewStub(server_->channel());
+  consent::v1::GetHistoryRequest history;
+  history.set_subject_id(subject);
+  consent::v1::GetHistoryResponse h;
+  ASSERT_TRUE(audit->GetHistory(Context().get(), history, &h).ok());
+  EXPECT_EQ(h.subject_id(), subject);
+  ASSERT_EQ(h.decisions_size(), 1);
+  ASSERT_TRUE(Eventually(
+      [&] { return db_.Count("SELECT count(*) FROM audit_unsealed") == 0; }));
+  consent::v1::ExportAuditLogRequest request;
+  request.set_subject_id(subject);
+  auto context = Context();
+  auto reader = audit->ExportAuditLog(context.get(), request);
+  consent::v1::ExportAuditLogResponse batch;
+  std::vector<std::string> exported;
+  while (reader->Read(&batch)) {
+    for (const auto& e : batch.events()) exported.push_back(e.subject_id());
+  }
+  ASSERT_TRUE(reader->Finish().ok());
+  EXPECT_EQ(exported, std::vector<std::string>{subject});
+  consent::v1::ExportSubjectDataRequest access;
+  access.set_subject_id(subject);
+  consent::v1::ExportSubjectDataResponse data;
+  ASSERT_TRUE(audit->ExportSubjectData(Context().get(), access, &data).ok());
+  EXPECT_EQ(data.subject_id(), subject);
+  EXPECT_EQ(data.current().consent_version(), 1);
 }
 
 TEST(SecurityStartup, PlaintextOnlyOnLoopbackUnlessAllowed) {
