@@ -1,6 +1,7 @@
 // PolicyService through a real gRPC client and PostgreSQL.
 #include <gtest/gtest.h>
 
+#include "absl/strings/str_cat.h"
 #include "tests/integration/test_env.h"
 
 namespace consentd::testing {
@@ -116,6 +117,85 @@ TEST_F(PolicyServiceTest, AnInvalidPolicyReportsEveryProblemAndWritesNothing) {
                 .PublishPolicy(Context().get(), empty, &out)
                 .error_code(),
             grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+TEST_F(PolicyServiceTest, PoliciesOverTheSizeLimitsAreRefusedAndNotPublished) {
+  // Adds optional categories until there are `total`, and cookies likewise.
+  const auto with_categories = [](consent::v1::Policy p, int total) {
+    for (int i = p.categories_size(); i < total; ++i) {
+      consent::v1::Category* c = p.add_categories();
+      c->set_id(absl::StrCat("extra_", i));
+      c->set_display_name(absl::StrCat("Extra ", i));
+    }
+    return p;
+  };
+  const auto with_cookies = [](consent::v1::Policy p, int total) {
+    for (int i = p.cookies_size(); i < total; ++i) {
+      consent::v1::Cookie* c = p.add_cookies();
+      c->set_name(absl::StrCat("extra_cookie_", i));
+      c->set_category("statistics");
+      c->set_lifetime(consent::v1::LIFETIME_SESSION);
+    }
+    return p;
+  };
+  consent::v1::Policy base = SeedPolicy();
+  base.set_version("2026-08-01");
+  const std::string long_text(4097, 't');
+
+  struct Case {
+    std::string name;
+    consent::v1::Policy policy;
+    std::string message;  // Names the limit.
+  };
+  std::vector<Case> cases;
+  cases.push_back({"20,001 cookies", with_cookies(base, 20001),
+                   "cookies: at most 20000 are allowed"});
+  cases.push_back({"65 categories", with_categories(base, 65),
+                   "categories: at most 64 are allowed"});
+  Case description{"long description", base,
+                   "categories[1].description must be at most 4096 bytes "
+                   "(got 4097)"};
+  description.policy.mutable_categories(1)->set_description(long_text);
+  cases.push_back(description);
+  Case display_name{"long display name", base,
+                    "categories[2].display_name must be at most 4096 bytes"};
+  display_name.policy.mutable_categories(2)->set_display_name(long_text);
+  cases.push_back(display_name);
+  Case purpose{"long purpose", base,
+               "cookies[5].purpose must be at most 4096 bytes (got 4097)"};
+  purpose.policy.mutable_cookies(5)->set_purpose(long_text);
+  cases.push_back(purpose);
+
+  for (const Case& c : cases) {
+    auto r = Publish(c.policy);
+    EXPECT_EQ(r.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+        << c.name;
+    EXPECT_NE(r.status.error_message().find(c.message), std::string::npos)
+        << c.name << ": " << r.status.error_message();
+    // Nothing published: not stored, not audited, not current.
+    EXPECT_EQ(db_.Count("SELECT count(*) FROM policies"), 1) << c.name;
+    EXPECT_EQ(db_.Count("SELECT count(*) FROM audit_events "
+                        "WHERE action = 'policy_publish'"),
+              1)
+        << c.name;
+    EXPECT_EQ(GetPolicy("").response.version(), "2026-01-12") << c.name;
+    EXPECT_EQ(GetPolicy("2026-08-01").status.error_code(),
+              grpc::StatusCode::NOT_FOUND)
+        << c.name;
+  }
+
+  // Exactly at every limit, the policy is published.
+  consent::v1::Policy at_limits =
+      with_cookies(with_categories(base, 64), 20000);
+  at_limits.mutable_categories(1)->set_description(std::string(4096, 't'));
+  at_limits.mutable_cookies(5)->set_purpose(std::string(4096, 'p'));
+  auto r = Publish(at_limits);
+  ASSERT_TRUE(r.status.ok()) << r.status.error_message();
+  EXPECT_TRUE(r.response.created());
+  auto current = GetPolicy("");
+  EXPECT_EQ(current.response.version(), "2026-08-01");
+  EXPECT_EQ(current.response.cookies_size(), 20000);
+  EXPECT_EQ(current.response.categories_size(), 64);
 }
 
 TEST_F(PolicyServiceTest, UnknownVersionIsNotFound) {
