@@ -1,12 +1,24 @@
-// The process-level contract: health, reflection, migrations, restarts.
+// The process-level contract: health, reflection, migrations, restarts,
+// start-up failures.
+#include <arpa/inet.h>
+#include <fcntl.h>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <fstream>
+#include <sstream>
 #include <thread>
 
+#include "absl/strings/str_cat.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "migrations/embedded.h"
 #include "storage/migrator.h"
+#include "tests/integration/process_server.h"
 #include "tests/integration/test_env.h"
 
 namespace consentd::testing {
@@ -103,6 +115,98 @@ TEST(Startup, APortInUseIsReported) {
   EXPECT_EQ(second.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_NE(second.status().message().find("--listen"),
             absl::string_view::npos);
+}
+
+// A socket listening on a free loopback port, as another program would hold
+// it; closed on destruction.
+class BusyPort {
+ public:
+  BusyPort() {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(addr);
+    EXPECT_EQ(bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+    EXPECT_EQ(listen(fd_, 1), 0);
+    EXPECT_EQ(getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+    port_ = ntohs(addr.sin_port);
+  }
+  ~BusyPort() { close(fd_); }
+  int port() const { return port_; }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+};
+
+TEST(Startup, AMetricsPortInUseIsReported) {
+  TestDatabase db;
+  FakeClock clock(absl::UnixEpoch());
+  BusyPort busy;
+  Config config = TestConfig(db.url());
+  config.metrics_listen = absl::StrCat("127.0.0.1:", busy.port());
+  absl::StatusOr<std::unique_ptr<Consentd>> server =
+      Consentd::Start(config, &clock);
+  EXPECT_EQ(server.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(
+      server.status().message().find(absl::StrCat(
+          "--metrics_listen: cannot serve metrics on 127.0.0.1:", busy.port())),
+      absl::string_view::npos)
+      << server.status();
+}
+
+TEST(Startup, AMetricsPortInUseStopsTheProcess) {
+  TestDatabase db;
+  BusyPort busy;
+  const std::string dir = ::testing::TempDir();
+  const std::string keys =
+      absl::StrCat(dir, "busy-metrics-", getpid(), ".keys");
+  const std::string tokens =
+      absl::StrCat(dir, "busy-metrics-", getpid(), ".tokens");
+  const std::string log = absl::StrCat(dir, "busy-metrics-", getpid(), ".log");
+  std::ofstream(keys)
+      << "test "
+         "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n";
+  std::ofstream(tokens) << TestTokensFile();
+  std::vector<std::string> args = {
+      CONSENTD_BINARY,
+      absl::StrCat("--listen=127.0.0.1:", FreePort()),
+      absl::StrCat("--metrics_listen=127.0.0.1:", busy.port()),
+      "--database_url=" + db.url(),
+      "--bootstrap_policy=" CONSENTD_SOURCE_DIR
+      "/config/policies/2026-01-12.json",
+      "--audit_key_file=" + keys,
+      "--auth_tokens_file=" + tokens};
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  const pid_t pid = fork();
+  if (pid == 0) {
+    const int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(fd, STDOUT_FILENO);
+    dup2(fd, STDERR_FILENO);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  int status = 0;
+  const bool exited = Eventually(
+      [&] { return waitpid(pid, &status, WNOHANG) == pid; }, absl::Seconds(30));
+  if (!exited) {
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+  }
+  std::stringstream text;
+  text << std::ifstream(log).rdbuf();
+  ASSERT_TRUE(exited) << "consentd kept running with its metrics port taken:\n"
+                      << text.str();
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 1) << status << ":\n"
+                                                             << text.str();
+  EXPECT_NE(
+      text.str().find(absl::StrCat(
+          "--metrics_listen: cannot serve metrics on 127.0.0.1:", busy.port())),
+      std::string::npos)
+      << text.str();
 }
 
 }  // namespace
