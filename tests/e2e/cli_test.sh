@@ -106,6 +106,85 @@ expect_output "after restart" 0 "ia_stats_events: allowed .*consent_version=1" \
 grep -q 'bootstrap policy 2026-01-12 is already published' "$WORK/consentd.log" \
   || fail "restart did not find the bootstrap policy published"
 
+# Support and privacy tools: history, the audit log, access and erasure.
+# until_ok SECONDS CMD...: polls CMD (quietly) until it succeeds or the
+# deadline passes; non-zero if it never did.
+until_ok() {
+  local deadline=$((SECONDS + $1)); shift
+  until "$@" >/dev/null 2>&1; do
+    [ "$SECONDS" -lt "$deadline" ] || return 1
+    sleep 0.05  # Between polls, not to wait.
+  done
+}
+# Every committed audit event is sealed (none waiting).
+all_sealed() {
+  local out
+  out=$(ctl audit verify) && ! grep -q "waiting to be sealed" <<<"$out"
+}
+expect_output "second decision" 0 "recorded consent_version=2" \
+  ctl --source=preferences_center record visitor-1 marketing=true
+expect_output "history v1" 0 "v1  [0-9T:-]+Z  policy 2026-01-12  via api  by e2e-admin" \
+  ctl history visitor-1
+expect_output "history v2" 0 "v2  [0-9T:-]+Z  policy 2026-01-12  via preferences_center  by e2e-admin" \
+  ctl history visitor-1
+expect_output "history standing" 0 "standing after: marketing=granted statistics=granted" \
+  ctl history visitor-1
+expect_output "history unknown subject" 3 "NOT_FOUND" ctl history nobody
+until_ok 20 all_sealed || fail "audit events were not sealed in time"
+# The bootstrap publish and two decisions.
+expect_output "audit verify" 0 "audit log OK: 3 event\(s\) verified; head sequence 3, chain MAC [0-9a-f]{64}" \
+  ctl audit verify
+
+ctl audit export --format=csv --out="$WORK/audit.csv" 2>"$WORK/export.err" \
+  || fail "audit export --format csv failed: $(cat "$WORK/export.err")"
+grep -q "exported 3 events, last sequence 3 to $WORK/audit.csv" "$WORK/export.err" \
+  || fail "audit export: no summary on stderr: $(cat "$WORK/export.err")"
+[ "$(head -n 1 "$WORK/audit.csv")" = "sequence,event_id,action,subject_id,subject_pseudonym,actor,recorded_at,key_id,event_mac,chain_mac,payload" ] \
+  || fail "audit export csv: bad header: $(head -n 1 "$WORK/audit.csv")"
+[ "$(wc -l <"$WORK/audit.csv")" = 4 ] || fail "audit export csv: want 4 lines: $(cat "$WORK/audit.csv")"
+grep -qE '^1,[0-9]+,policy_publish,,,bootstrap,' "$WORK/audit.csv" \
+  || fail "audit export csv: no publish row: $(cat "$WORK/audit.csv")"
+[ "$(grep -cE '^[23],[0-9]+,decision,visitor-1,[0-9a-f]{64},e2e-admin,[0-9T:-]+Z,e2e,[0-9a-f]{64},[0-9a-f]{64},"\{.*""consent_version"":[12],' "$WORK/audit.csv")" = 2 ] \
+  || fail "audit export csv: decision rows malformed: $(cat "$WORK/audit.csv")"
+# The same to stdout, filtered by subject.
+expect_output "audit export csv subject" 0 '^3,[0-9]+,decision,visitor-1,' \
+  ctl audit export --format=csv --subject=visitor-1 --since=2020-01-01
+# Resuming a csv export cut mid-line restores it exactly.
+cp "$WORK/audit.csv" "$WORK/audit-full.csv"
+truncate -s -20 "$WORK/audit.csv"
+expect_output "audit export resume" 0 "removed an incomplete last line" \
+  ctl audit export --format=csv --out="$WORK/audit.csv" --resume
+cmp -s "$WORK/audit.csv" "$WORK/audit-full.csv" \
+  || fail "resumed csv differs: $(diff "$WORK/audit.csv" "$WORK/audit-full.csv")"
+
+ctl subject export visitor-1 >"$WORK/subject.json" \
+  || fail "subject export failed"
+grep -q '"subject_id": "visitor-1"' "$WORK/subject.json" \
+  || fail "subject export: no subject_id: $(cat "$WORK/subject.json")"
+grep -q '"consent_version": "2"' "$WORK/subject.json" \
+  || fail "subject export: no current version 2: $(cat "$WORK/subject.json")"
+[ "$(grep -c '"action": "decision"' "$WORK/subject.json")" = 2 ] \
+  || fail "subject export: want 2 decision events: $(cat "$WORK/subject.json")"
+grep -q '"audit_events_truncated"' "$WORK/subject.json" \
+  && fail "subject export: a small subject is reported truncated"
+expect_output "subject export unknown" 3 "NOT_FOUND" ctl subject export nobody
+
+expect_output "erase needs --yes" 2 "add --yes to confirm" ctl subject erase visitor-1
+expect_output "subject erase" 0 "erased: 2 decision\(s\) and 2 audit event\(s\) now carry only the pseudonym [0-9a-f]{64}" \
+  ctl subject erase visitor-1 --yes
+expect_output "history after erase" 3 "NOT_FOUND" ctl history visitor-1
+expect_output "check after erase" 1 "ia_stats_events: denied .*reason=NO_DECISION" \
+  ctl check visitor-1 ia_stats_events
+until_ok 20 all_sealed || fail "the erasure event was not sealed in time"
+expect_output "audit verify after erase" 0 "audit log OK: 4 event\(s\) verified" \
+  ctl audit verify
+# The proof stays, under the pseudonym only.
+ctl audit export --format=csv --subject=visitor-1 >"$WORK/erased.csv" 2>/dev/null \
+  || fail "audit export of an erased subject failed"
+[ "$(grep -cE '^[0-9]+,[0-9]+,(decision|erasure),,[0-9a-f]{64},' "$WORK/erased.csv")" = 3 ] \
+  || fail "erased subject's proof: $(cat "$WORK/erased.csv")"
+grep -q visitor-1 "$WORK/erased.csv" && fail "the erased id is still exported"
+
 if [ "$failures" -ne 0 ]; then
   echo "--- consentd log ---" >&2; cat "$WORK/consentd.log" >&2
   exit 1
