@@ -9,17 +9,24 @@
 --
 -- batch: a JSON array of objects {ord, subject_id, policy_version, choices,
 -- source, region, gpc, idempotency_key ('' = none), expected_version, actor,
--- recorded_at}, processed in array order. One row per decision comes back:
+-- recorded_at}, processed in array order. Rows per decision come back:
 --   outcome 'ok'        the decision is written as version out_version, at
 --                       out_decided_micros (never before the subject's
---                       previous decision);
+--                       previous decision); one row per standing choice of
+--                       the subject after it (out_category, out_granted,
+--                       out_choice_policy_seq, out_choice_micros), all with
+--                       out_policy_seq, the decision's policy seq: the
+--                       subject's state, as the cache holds it (one row
+--                       with NULL choice columns if it has none);
 --   outcome 'replay'    the idempotency key was used before: nothing written;
 --   outcome 'conflict'  expected_version was not current: nothing written;
 --                       out_version is the current version.
 -- Any error (a database failure) fails the whole batch.
 CREATE FUNCTION consentd_record_decisions(batch jsonb)
 RETURNS TABLE (out_ord integer, out_outcome text, out_version bigint,
-               out_decided_micros bigint)
+               out_decided_micros bigint, out_policy_seq bigint,
+               out_category text, out_granted boolean,
+               out_choice_policy_seq bigint, out_choice_micros bigint)
 LANGUAGE plpgsql AS $$
 DECLARE
   d record;
@@ -37,6 +44,11 @@ BEGIN
     out_ord := d.ord;
     out_version := NULL;
     out_decided_micros := NULL;
+    out_policy_seq := NULL;
+    out_category := NULL;
+    out_granted := NULL;
+    out_choice_policy_seq := NULL;
+    out_choice_micros := NULL;
 
     -- The subject's row lock orders its decisions. A subject's first
     -- decision creates the row (already at version 1); when two first
@@ -116,7 +128,19 @@ BEGIN
     out_outcome := 'ok';
     out_version := current_version + 1;
     out_decided_micros := (extract(epoch FROM decided) * 1000000)::bigint;
-    RETURN NEXT;
+    SELECT p.seq INTO out_policy_seq FROM policies p
+      WHERE p.version = d.policy_version;
+    FOR out_category, out_granted, out_choice_policy_seq, out_choice_micros IN
+      SELECT c.category, c.granted, p.seq,
+             (extract(epoch FROM c.decided_at) * 1000000)::bigint
+      FROM subject_choices c JOIN policies p ON p.version = c.policy_version
+      WHERE c.subject_id = d.subject_id
+    LOOP
+      RETURN NEXT;
+    END LOOP;
+    IF out_category IS NULL THEN
+      RETURN NEXT;  -- No standing choice: still say what was written.
+    END IF;
   END LOOP;
 END
 $$;

@@ -4,7 +4,6 @@
 #include <optional>
 #include <pqxx/pqxx>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "core/audit.h"
 #include "core/json_text.h"
@@ -16,7 +15,7 @@
 namespace consentd {
 namespace {
 
-// Reads rows of kLoadSubject (or of kLoadSubjects from column 1) into
+// Reads rows of kLoadSubject (or of kRecordDecisions from column 2) into
 // `state`: each row carries the subject's columns and one standing choice.
 void AddSubjectRow(const pqxx::row& row, int first, SubjectState& state) {
   if (state.consent_version == 0) {
@@ -205,9 +204,17 @@ std::vector<absl::StatusOr<RecordOutcome>> ConsentStore::RecordDecisions(
         replays.clear();
         std::optional<AuditEvents> audit;
         if (audit_keys_ != nullptr) audit.emplace(*audit_keys_);
-        std::string notifications = "[", subjects = "[";
+        std::string notifications = "[";
+        // Rows come grouped by decision: the first of a decision says its
+        // outcome, each of a written one carries a standing choice.
+        size_t previous = n;
         for (const pqxx::row& row : Exec(*db_, tx, kRecordDecisions, json)) {
           const size_t i = row[0].as<size_t>();
+          if (i == previous) {
+            AddSubjectRow(row, 2, results[i]->state);
+            continue;
+          }
+          previous = i;
           const Decision& d = *batch[i].decision;
           const std::string result = row[1].as<std::string>();
           if (result == "replay") {
@@ -222,10 +229,11 @@ std::vector<absl::StatusOr<RecordOutcome>> ConsentStore::RecordDecisions(
             continue;
           }
           const int64_t version = row[2].as<int64_t>();
-          const absl::Time decided_at = TimeFromMicros(row[3].as<int64_t>());
+          const absl::Time decided_at = TimeFromMicros(row[4].as<int64_t>());
           RecordOutcome& outcome = results[i].emplace();
           outcome.consent_version = version;
           outcome.recorded_at = decided_at;
+          AddSubjectRow(row, 2, outcome.state);
           if (audit) {
             audit->Add(AuditAction::kDecision, AuditSubject{d.subject_id},
                        d.actor, decided_at, DecisionAuditPayload(d, version));
@@ -234,22 +242,10 @@ std::vector<absl::StatusOr<RecordOutcome>> ConsentStore::RecordDecisions(
           AppendJsonString(
               notifications,
               EncodeDecisionChange(d.subject_id, version, absl::Now()));
-          if (subjects.size() > 1) subjects += ",";
-          AppendJsonString(subjects, d.subject_id);
         }
-        if (subjects.size() == 1) return absl::OkStatus();
+        if (notifications.size() == 1) return absl::OkStatus();
         if (audit) audit->Append(*db_, tx);
         Exec(*db_, tx, kNotifyChanges, notifications + "]");
-        absl::flat_hash_map<std::string, SubjectState> states;
-        for (const pqxx::row& row :
-             Exec(*db_, tx, kLoadSubjects, subjects + "]")) {
-          AddSubjectRow(row, 1, states[row[0].as<std::string>()]);
-        }
-        for (size_t i = 0; i < n; ++i) {
-          if (results[i].ok()) {
-            results[i]->state = states[batch[i].decision->subject_id];
-          }
-        }
         return absl::OkStatus();
       },
       deadline);

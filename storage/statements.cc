@@ -7,6 +7,18 @@ namespace {
 
 #define MICROS(col) "(extract(epoch FROM " col ") * 1000000)::bigint"
 
+// clang-format off
+// A subject's state: latest version, its policy seq and time, then one
+// standing choice (category, granted, policy seq, time) a row.
+#define SUBJECT_STATE_COLUMNS                                             \
+  "s.consent_version, lp.seq, " MICROS("s.last_decided_at") ", "         \
+  "c.category, c.granted, cp.seq, " MICROS("c.decided_at")
+#define SUBJECT_STATE_FROM                                                \
+  "subjects s JOIN policies lp ON lp.version = s.last_policy_version "   \
+  "LEFT JOIN subject_choices c ON c.subject_id = s.subject_id "          \
+  "LEFT JOIN policies cp ON cp.version = c.policy_version"
+// clang-format on
+
 const Statement kStatements[] = {
     // $1 version, $2 body, $3 document (JSON), $4 published_at, $5 actor.
     // No row when the version exists already.
@@ -29,46 +41,15 @@ const Statement kStatements[] = {
                         "published_at") " FROM policies ORDER BY seq"},
     // $1 subject. One row per standing choice (one row with NULL choice
     // columns when the subject has none); no row for an unknown subject.
-    {kLoadSubject,
-     "SELECT s.consent_version, lp.seq, " MICROS(
-         "s.last_decided_at") ", "
-                              "c.category, c.granted, cp.seq, " MICROS(
-                                  "c.decided_at") " FROM subjects s"
-                                                  " JOIN policies lp ON "
-                                                  "lp.version = "
-                                                  "s.last_policy_version"
-                                                  " LEFT JOIN subject_choices "
-                                                  "c ON c.subject_id = "
-                                                  "s.subject_id"
-                                                  " LEFT JOIN policies cp ON "
-                                                  "cp.version = "
-                                                  "c.policy_version"
-                                                  " WHERE s.subject_id = $1"},
-    // The same for many subjects: $1 a JSON array of subject ids. The
-    // subject id comes first.
-    {kLoadSubjects,
-     "SELECT s.subject_id, s.consent_version, lp.seq, " MICROS(
-         "s.last_decided_at") ", "
-                              "c.category, c.granted, cp.seq, " MICROS(
-                                  "c.decided_at") " FROM subjects s"
-                                                  " JOIN policies lp ON "
-                                                  "lp.version = "
-                                                  "s.last_policy_version"
-                                                  " LEFT JOIN subject_choices "
-                                                  "c ON c.subject_id = "
-                                                  "s.subject_id"
-                                                  " LEFT JOIN policies cp ON "
-                                                  "cp.version = "
-                                                  "c.policy_version"
-                                                  " WHERE s.subject_id IN "
-                                                  "(SELECT "
-                                                  "jsonb_array_elements_text($"
-                                                  "1::jsonb))"},
+    {kLoadSubject, "SELECT " SUBJECT_STATE_COLUMNS " FROM " SUBJECT_STATE_FROM
+                   " WHERE s.subject_id = $1"},
     // $1 a batch of decisions as JSON; see migrations/V003 for its fields and
-    // the rows it answers.
+    // the rows it answers. From column 2 on, a written decision's rows are
+    // those of kLoadSubject: the subject's state after it.
     {kRecordDecisions,
-     "SELECT out_ord, out_outcome, out_version, out_decided_micros "
-     "FROM consentd_record_decisions($1::jsonb)"},
+     "SELECT out_ord, out_outcome, out_version, out_policy_seq, "
+     "out_decided_micros, out_category, out_granted, out_choice_policy_seq, "
+     "out_choice_micros FROM consentd_record_decisions($1::jsonb)"},
     // $1 subject, $2 key, then the request to compare: $3 policy version,
     // $4 choices, $5 source, $6 region, $7 gpc, $8 expected version.
     {kDecisionByKey, "SELECT consent_version, " MICROS(
