@@ -1,52 +1,225 @@
 #include "core/consent_cache.h"
 
+#include <algorithm>
 #include <limits>
-#include <optional>
-
-#include "absl/hash/hash.h"
 
 namespace consentd {
 namespace {
 
-// A hash table slot: the key and value, plus one control byte.
-constexpr size_t kSlotBytes =
-    sizeof(std::pair<const std::string, SubjectState>) + 1;
-// Strings up to this many bytes live inside std::string (libstdc++ SSO).
-constexpr size_t kInlineKeyBytes = 15;
-// What malloc adds to each allocation, roughly.
-constexpr size_t kMallocOverhead = 16;
+constexpr size_t kWays = 8;  // Slots per bucket.
+constexpr size_t kInlineChoices = 6;
+constexpr size_t kStamps = 3;  // The latest decision's, and two more.
+constexpr size_t kMaxShards = 256;
+constexpr size_t kInitialBuckets = 2;
+// A state with no decision has no latest time (absl::InfinitePast()).
+constexpr int64_t kNoTime = std::numeric_limits<int64_t>::min();
+// An older decision's stamp: its time as microseconds before the latest
+// decision (48 bits: nearly 9 years) and its policy seq relative to the
+// latest's (16 bits, signed).
+constexpr int64_t kMaxStampDelta = (int64_t{1} << 48) - 1;
+// A choice: category key (13 bits), granted (bit 13), stamp (bits 14-15).
+constexpr uint16_t kMaxCategory = (1 << 13) - 1;
+constexpr uint16_t kGrantedBit = 1 << 13;
+constexpr int kStampShift = 14;
+// Slot meta: number of choices (bits 0-2), of older stamps (bits 3-4),
+// whether the state lives in the side table (bit 5).
+constexpr uint8_t kChoicesMask = 0x07;
+constexpr int kExtraShift = 3;
+constexpr uint8_t kExtraMask = 0x18;
+constexpr uint8_t kOverflow = 0x20;
 
-size_t TableBytes(size_t capacity) { return capacity * kSlotBytes; }
-
-// The capacity of a table after it grows from `capacity` (absl's tables hold
-// up to 7/8 of 2^k-1 slots and double when full).
-size_t CapacityAfterInsert(size_t size, size_t capacity) {
-  if (capacity == 0) return 1;
-  if (size + 1 <= capacity - capacity / 8) return capacity;
-  return capacity * 2 + 1;
+// The microseconds of `t` if they say exactly `t`.
+bool ExactMicros(absl::Time t, int64_t* micros) {
+  if (t == absl::InfinitePast() || t == absl::InfiniteFuture()) return false;
+  *micros = absl::ToUnixMicros(t);
+  return absl::FromUnixMicros(*micros) == t;
 }
 
 }  // namespace
 
-size_t EntryHeapBytes(absl::string_view subject, const SubjectState& state) {
-  size_t bytes = 0;
-  if (subject.size() > kInlineKeyBytes)
-    bytes += subject.size() + 1 + kMallocOverhead;
-  if (state.choices.capacity() > 4) {  // Beyond the inline capacity.
-    bytes +=
-        state.choices.capacity() * sizeof(CategoryChoice) + kMallocOverhead;
+// One cached subject: 64 bytes, a cache line.
+struct ConsentCache::Slot {
+  uint64_t fp_hi = 0;
+  uint64_t fp_lo = 0;
+  // The latest decision (kNoTime: none).
+  int64_t latest_micros = 0;
+  uint32_t latest_seq = 0;
+  uint32_t version = 0;
+  // Older decisions' stamps (see kMaxStampDelta).
+  uint64_t extra[kStamps - 1] = {0, 0};
+  uint16_t choices[kInlineChoices] = {};
+  // The shard's tick when last used (for eviction).
+  uint16_t tick = 0;
+  uint8_t meta = 0;
+  uint8_t used = 0;
+
+  Fingerprint fingerprint() const { return Fingerprint{fp_hi, fp_lo}; }
+
+  // Fills this slot's state fields from `state`; false (and the slot
+  // unspecified) when the state does not fit exactly.
+  bool Encode(const SubjectState& state) {
+    if (state.consent_version < 0 ||
+        state.consent_version > std::numeric_limits<uint32_t>::max() ||
+        state.latest_policy_seq < 0 ||
+        state.latest_policy_seq > std::numeric_limits<uint32_t>::max() ||
+        state.choices.size() > kInlineChoices) {
+      return false;
+    }
+    version = static_cast<uint32_t>(state.consent_version);
+    latest_seq = static_cast<uint32_t>(state.latest_policy_seq);
+    if (state.latest_decided_at == absl::InfinitePast()) {
+      latest_micros = kNoTime;
+    } else if (!ExactMicros(state.latest_decided_at, &latest_micros)) {
+      return false;
+    }
+    int64_t stamp_micros[kStamps] = {latest_micros};
+    int64_t stamp_seq[kStamps] = {state.latest_policy_seq};
+    size_t stamps = 1;
+    for (size_t k = 0; k < state.choices.size(); ++k) {
+      const CategoryChoice& c = state.choices[k];
+      int64_t micros = 0;
+      if (c.category > kMaxCategory || !ExactMicros(c.decided_at, &micros)) {
+        return false;
+      }
+      size_t stamp = 0;
+      while (stamp < stamps && (stamp_micros[stamp] != micros ||
+                                stamp_seq[stamp] != c.policy_seq)) {
+        ++stamp;
+      }
+      if (stamp == stamps) {
+        const int64_t seq_delta = c.policy_seq - state.latest_policy_seq;
+        if (stamps == kStamps || latest_micros == kNoTime ||
+            micros > latest_micros || latest_micros - micros > kMaxStampDelta ||
+            seq_delta < std::numeric_limits<int16_t>::min() ||
+            seq_delta > std::numeric_limits<int16_t>::max()) {
+          return false;
+        }
+        extra[stamps - 1] =
+            static_cast<uint64_t>(latest_micros - micros) |
+            (static_cast<uint64_t>(static_cast<uint16_t>(seq_delta)) << 48);
+        stamp_micros[stamps] = micros;
+        stamp_seq[stamps] = c.policy_seq;
+        ++stamps;
+      }
+      choices[k] = static_cast<uint16_t>(
+          c.category | (c.granted ? kGrantedBit : 0) | (stamp << kStampShift));
+    }
+    meta = static_cast<uint8_t>(state.choices.size() |
+                                ((stamps - 1) << kExtraShift));
+    return true;
+  }
+
+  SubjectState Decode() const {
+    SubjectState state;
+    state.consent_version = version;
+    state.latest_policy_seq = latest_seq;
+    state.latest_decided_at = latest_micros == kNoTime
+                                  ? absl::InfinitePast()
+                                  : absl::FromUnixMicros(latest_micros);
+    int64_t stamp_micros[kStamps] = {latest_micros};
+    int64_t stamp_seq[kStamps] = {latest_seq};
+    const size_t stamps = 1 + ((meta & kExtraMask) >> kExtraShift);
+    for (size_t s = 1; s < stamps; ++s) {
+      stamp_micros[s] =
+          latest_micros - static_cast<int64_t>(extra[s - 1] & kMaxStampDelta);
+      stamp_seq[s] =
+          latest_seq +
+          static_cast<int16_t>(static_cast<uint16_t>(extra[s - 1] >> 48));
+    }
+    const size_t n = meta & kChoicesMask;
+    for (size_t k = 0; k < n; ++k) {
+      const uint16_t c = choices[k];
+      const size_t stamp = c >> kStampShift;
+      state.choices.push_back(CategoryChoice{
+          static_cast<CategoryKey>(c & kMaxCategory), (c & kGrantedBit) != 0,
+          stamp_seq[stamp], absl::FromUnixMicros(stamp_micros[stamp])});
+    }
+    return state;
+  }
+};
+
+struct alignas(64) ConsentCache::Shard {
+  mutable absl::Mutex mu;
+  // buckets * kWays slots.
+  std::unique_ptr<Slot[]> slots ABSL_GUARDED_BY(mu);
+  // One counter per bucket, bumped by every change to a subject whose
+  // first bucket it is: fill tokens compare it.
+  std::unique_ptr<uint64_t[]> generations ABSL_GUARDED_BY(mu);
+  size_t buckets ABSL_GUARDED_BY(mu) = 0;
+  // Every counter is at most this.
+  uint64_t max_generation ABSL_GUARDED_BY(mu) = 0;
+  size_t entries ABSL_GUARDED_BY(mu) = 0;
+  uint16_t tick ABSL_GUARDED_BY(mu) = 0;
+  // States that do not fit a slot, by fingerprint.
+  absl::flat_hash_map<Fingerprint, SubjectState> side ABSL_GUARDED_BY(mu);
+  size_t side_bytes ABSL_GUARDED_BY(mu) = 0;
+  // Set at construction.
+  size_t max_buckets = 0;
+  size_t side_budget = 0;
+  std::atomic<uint64_t> evictions{0};
+
+  // Replaces the table by one of `n` empty buckets; every fill in flight
+  // becomes a no-op (its counter value is never seen again).
+  void Reset(size_t n) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    slots = std::make_unique<Slot[]>(n * kWays);
+    generations = std::make_unique<uint64_t[]>(n);
+    ++max_generation;
+    std::fill_n(generations.get(), n, max_generation);
+    buckets = n;
+  }
+  size_t Bucket1(const Fingerprint& fp) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    return fp.lo % buckets;
+  }
+  size_t Bucket2(const Fingerprint& fp) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    const size_t b = fp.hi % buckets;
+    return b != Bucket1(fp) ? b : (b + 1) % buckets;
+  }
+  Slot* BucketAt(size_t b) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    return &slots[b * kWays];
+  }
+};
+
+namespace {
+
+size_t SideEntryBytes(const SubjectState& state) {
+  size_t bytes = sizeof(std::pair<const Fingerprint, SubjectState>) + 1;
+  if (state.choices.size() > 4) {  // Beyond the inline capacity.
+    bytes += state.choices.capacity() * sizeof(CategoryChoice) + 16;
   }
   return bytes;
 }
 
+constexpr size_t kBucketBytes =
+    kWays * ConsentCache::kSlotBytes + sizeof(uint64_t);
+
+}  // namespace
+
 ConsentCache::ConsentCache(size_t max_bytes, Clock* clock)
     : max_bytes_(max_bytes),
-      generation_budget_(max_bytes / kShards / 2),
       clock_(clock),
-      trusted_until_micros_(std::numeric_limits<int64_t>::max()) {}
+      trusted_until_micros_(std::numeric_limits<int64_t>::max()) {
+  static_assert(sizeof(Slot) == kSlotBytes);
+  // A sixteenth for states that do not fit a slot; the rest for tables.
+  const size_t side_total = max_bytes / 16;
+  const size_t total_buckets =
+      std::max<size_t>(1, (max_bytes - side_total) / kBucketBytes);
+  shard_count_ = std::clamp<size_t>(total_buckets / 8, 1, kMaxShards);
+  shards_ = std::make_unique<Shard[]>(shard_count_);
+  for (size_t i = 0; i < shard_count_; ++i) {
+    Shard& shard = shards_[i];
+    shard.max_buckets = std::max<size_t>(1, total_buckets / shard_count_);
+    shard.side_budget = side_total / shard_count_;
+    absl::MutexLock lock(&shard.mu);
+    shard.Reset(std::min(kInitialBuckets, shard.max_buckets));
+  }
+}
 
-ConsentCache::Shard& ConsentCache::ShardFor(absl::string_view subject) const {
-  return shards_[absl::HashOf(subject) % kShards];
+ConsentCache::~ConsentCache() = default;
+
+ConsentCache::Shard& ConsentCache::ShardFor(const Fingerprint& fp) const {
+  return shards_[(fp.hi >> 32) % shard_count_];
 }
 
 bool ConsentCache::Trusted() const {
@@ -62,132 +235,214 @@ void ConsentCache::TrustUntil(absl::Time deadline) {
       std::memory_order_release);
 }
 
-SubjectState* ConsentCache::Find(Shard& shard, absl::string_view subject,
-                                 Map** generation) {
-  if (auto it = shard.young.find(subject); it != shard.young.end()) {
-    *generation = &shard.young;
-    return &it->second;
-  }
-  if (auto it = shard.old.find(subject); it != shard.old.end()) {
-    *generation = &shard.old;
-    return &it->second;
+uint64_t& ConsentCache::Generation(Shard& shard, const Fingerprint& fp) {
+  return shard.generations[shard.Bucket1(fp)];
+}
+
+ConsentCache::Slot* ConsentCache::Find(Shard& shard, const Fingerprint& fp) {
+  for (size_t b : {shard.Bucket1(fp), shard.Bucket2(fp)}) {
+    Slot* bucket = shard.BucketAt(b);
+    for (size_t w = 0; w < kWays; ++w) {
+      if (bucket[w].used && bucket[w].fp_lo == fp.lo &&
+          bucket[w].fp_hi == fp.hi) {
+        return &bucket[w];
+      }
+    }
   }
   return nullptr;
 }
 
-void ConsentCache::PutYoung(Shard& shard, absl::string_view subject,
-                            const SubjectState& state) {
-  if (auto it = shard.young.find(subject); it != shard.young.end()) {
-    shard.young_heap -= EntryHeapBytes(subject, it->second);
-    it->second = state;
-    shard.young_heap += EntryHeapBytes(subject, state);
-    return;
+int64_t ConsentCache::CachedVersion(Shard& shard, const Slot& slot) {
+  if (!(slot.meta & kOverflow)) return slot.version;
+  auto it = shard.side.find(slot.fingerprint());
+  return it == shard.side.end() ? -1 : it->second.consent_version;
+}
+
+void ConsentCache::Release(Shard& shard, Slot& slot) {
+  if (slot.meta & kOverflow) {
+    auto it = shard.side.find(slot.fingerprint());
+    if (it != shard.side.end()) {
+      shard.side_bytes -= SideEntryBytes(it->second);
+      shard.side.erase(it);
+    }
   }
-  const size_t heap = EntryHeapBytes(subject, state);
-  const size_t projected = TableBytes(CapacityAfterInsert(
-                               shard.young.size(), shard.young.capacity())) +
-                           shard.young_heap + heap;
-  if (projected > generation_budget_) {
-    // Drop the old generation; the young one becomes old.
-    shard.evictions.fetch_add(shard.old.size(), std::memory_order_relaxed);
-    shard.old = std::move(shard.young);
-    shard.old_heap = shard.young_heap;
-    shard.young = Map();
-    shard.young_heap = 0;
+  slot = Slot();
+  --shard.entries;
+}
+
+ConsentCache::Slot* ConsentCache::FindRoom(Shard& shard,
+                                           const Fingerprint& fp) {
+  // The emptier of the two buckets.
+  Slot* empty[2] = {nullptr, nullptr};
+  size_t vacant[2] = {0, 0};
+  const size_t b[2] = {shard.Bucket1(fp), shard.Bucket2(fp)};
+  for (int k = 0; k < 2; ++k) {
+    Slot* bucket = shard.BucketAt(b[k]);
+    for (size_t w = 0; w < kWays; ++w) {
+      if (bucket[w].used) continue;
+      ++vacant[k];
+      if (empty[k] == nullptr) empty[k] = &bucket[w];
+    }
   }
-  shard.young.emplace(subject, state);
-  shard.young_heap += heap;
+  if (vacant[0] + vacant[1] > 0) {
+    return vacant[0] >= vacant[1] ? empty[0] : empty[1];
+  }
+  // Both full: move one of their entries to its other bucket, if that has
+  // room (cuckoo hashing, one step deep).
+  for (int k = 0; k < 2; ++k) {
+    Slot* bucket = shard.BucketAt(b[k]);
+    for (size_t w = 0; w < kWays; ++w) {
+      const Fingerprint other_fp = bucket[w].fingerprint();
+      const size_t b1 = shard.Bucket1(other_fp);
+      Slot* other = shard.BucketAt(b1 == b[k] ? shard.Bucket2(other_fp) : b1);
+      for (size_t v = 0; v < kWays; ++v) {
+        if (other[v].used) continue;
+        other[v] = bucket[w];
+        bucket[w] = Slot();
+        return &bucket[w];
+      }
+    }
+  }
+  return nullptr;
+}
+
+void ConsentCache::Grow(Shard& shard) {
+  const size_t n = std::min(shard.max_buckets,
+                            std::max(shard.buckets + 1, shard.buckets * 5 / 4));
+  std::unique_ptr<Slot[]> old = std::move(shard.slots);
+  const size_t old_slots = shard.buckets * kWays;
+  shard.Reset(n);
+  for (size_t i = 0; i < old_slots; ++i) {
+    if (!old[i].used) continue;
+    if (Slot* room = FindRoom(shard, old[i].fingerprint())) {
+      *room = old[i];
+    } else {  // Rare at the load growth leaves.
+      Release(shard, old[i]);
+      shard.evictions.fetch_add(1, std::memory_order_relaxed);
+    }
+  }
+}
+
+ConsentCache::Slot* ConsentCache::Place(Shard& shard, const Fingerprint& fp) {
+  if (Slot* room = FindRoom(shard, fp)) return room;
+  // No room: the table grows while it may (with cuckoo moves that is when
+  // it is nearly full), then the least recently used of the two buckets
+  // goes.
+  if (shard.buckets < shard.max_buckets) {
+    Grow(shard);
+    if (Slot* room = FindRoom(shard, fp)) return room;
+  }
+  Slot* victim = nullptr;
+  uint16_t oldest = 0;
+  for (size_t bucket : {shard.Bucket1(fp), shard.Bucket2(fp)}) {
+    Slot* slots = shard.BucketAt(bucket);
+    for (size_t w = 0; w < kWays; ++w) {
+      const uint16_t age = static_cast<uint16_t>(shard.tick - slots[w].tick);
+      if (victim == nullptr || age > oldest) {
+        victim = &slots[w];
+        oldest = age;
+      }
+    }
+  }
+  Release(shard, *victim);
+  shard.evictions.fetch_add(1, std::memory_order_relaxed);
+  return victim;
 }
 
 bool ConsentCache::Read(absl::string_view subject,
                         absl::FunctionRef<void(const SubjectState&)> fn) {
   if (!Trusted()) return false;
-  Shard& shard = ShardFor(subject);
-  std::optional<SubjectState> copy;
+  const Fingerprint fp = fingerprint_(subject);
+  Shard& shard = ShardFor(fp);
+  SubjectState copy;
   {
-    absl::ReaderMutexLock lock(&shard.mu);
-    if (auto it = shard.young.find(subject); it != shard.young.end()) {
-      copy = it->second;
-    }
-  }
-  if (!copy) {
-    // In the old generation, if anywhere: move it back to the young one.
     absl::MutexLock lock(&shard.mu);
-    auto it = shard.old.find(subject);
-    if (it == shard.old.end()) {
-      // It may have moved to the young generation meanwhile.
-      auto young = shard.young.find(subject);
-      if (young == shard.young.end()) return false;
-      copy = young->second;
+    Slot* slot = Find(shard, fp);
+    if (slot == nullptr) return false;
+    slot->tick = ++shard.tick;
+    if (slot->meta & kOverflow) {
+      auto it = shard.side.find(fp);
+      if (it == shard.side.end()) return false;
+      copy = it->second;
     } else {
-      copy = std::move(it->second);
-      shard.old_heap -= EntryHeapBytes(subject, *copy);
-      shard.old.erase(it);
-      PutYoung(shard, subject, *copy);
+      copy = slot->Decode();
     }
   }
-  fn(*copy);
+  fn(copy);
   return true;
 }
 
 ConsentCache::FillToken ConsentCache::BeginFill(
     absl::string_view subject) const {
-  return FillToken{
-      ShardFor(subject).generation.load(std::memory_order_acquire)};
+  const Fingerprint fp = fingerprint_(subject);
+  Shard& shard = ShardFor(fp);
+  absl::MutexLock lock(&shard.mu);
+  return FillToken{Generation(shard, fp)};
 }
 
 bool ConsentCache::Fill(absl::string_view subject, const SubjectState& state,
                         FillToken token) {
   if (!Trusted()) return false;
-  Shard& shard = ShardFor(subject);
+  const Fingerprint fp = fingerprint_(subject);
+  Shard& shard = ShardFor(fp);
   absl::MutexLock lock(&shard.mu);
-  if (shard.generation.load(std::memory_order_relaxed) != token.generation) {
-    return false;
+  if (Generation(shard, fp) != token.generation) return false;
+  Slot* slot = Find(shard, fp);
+  if (slot != nullptr) {
+    if (CachedVersion(shard, *slot) > state.consent_version) return false;
+    Release(shard, *slot);
+  } else {
+    slot = Place(shard, fp);
   }
-  Map* generation = nullptr;
-  if (SubjectState* cached = Find(shard, subject, &generation)) {
-    if (cached->consent_version > state.consent_version) return false;
-    if (generation == &shard.old) {
-      shard.old_heap -= EntryHeapBytes(subject, *cached);
-      shard.old.erase(shard.old.find(subject));
-    }
+  Slot entry;
+  if (!entry.Encode(state)) {
+    const size_t bytes = SideEntryBytes(state);
+    if (shard.side_bytes + bytes > shard.side_budget) return false;
+    entry = Slot();
+    entry.meta = kOverflow;
+    shard.side[fp] = state;
+    shard.side_bytes += bytes;
   }
-  PutYoung(shard, subject, state);
+  entry.fp_hi = fp.hi;
+  entry.fp_lo = fp.lo;
+  entry.used = 1;
+  entry.tick = ++shard.tick;
+  *slot = entry;
+  ++shard.entries;
   return true;
 }
 
 bool ConsentCache::Invalidate(absl::string_view subject, int64_t version) {
-  Shard& shard = ShardFor(subject);
+  const Fingerprint fp = fingerprint_(subject);
+  Shard& shard = ShardFor(fp);
   absl::MutexLock lock(&shard.mu);
-  shard.generation.fetch_add(1, std::memory_order_acq_rel);
-  Map* generation = nullptr;
-  SubjectState* cached = Find(shard, subject, &generation);
-  if (cached == nullptr || cached->consent_version >= version) return false;
-  size_t& heap = generation == &shard.young ? shard.young_heap : shard.old_heap;
-  heap -= EntryHeapBytes(subject, *cached);
-  generation->erase(generation->find(subject));
+  uint64_t& generation = Generation(shard, fp);
+  generation = ++shard.max_generation;
+  Slot* slot = Find(shard, fp);
+  if (slot == nullptr) return false;
+  if (CachedVersion(shard, *slot) >= version) return false;
+  Release(shard, *slot);
   return true;
 }
 
 void ConsentCache::Clear() {
-  for (Shard& shard : shards_) {
+  for (size_t i = 0; i < shard_count_; ++i) {
+    Shard& shard = shards_[i];
     absl::MutexLock lock(&shard.mu);
-    shard.generation.fetch_add(1, std::memory_order_acq_rel);
-    shard.young = Map();
-    shard.old = Map();
-    shard.young_heap = 0;
-    shard.old_heap = 0;
+    shard.Reset(std::min(kInitialBuckets, shard.max_buckets));
+    shard.entries = 0;
+    shard.side.clear();
+    shard.side_bytes = 0;
   }
 }
 
 ConsentCache::Stats ConsentCache::GetStats() const {
   Stats stats;
-  for (Shard& shard : shards_) {
-    absl::ReaderMutexLock lock(&shard.mu);
-    stats.entries += shard.young.size() + shard.old.size();
-    stats.bytes += TableBytes(shard.young.capacity()) +
-                   TableBytes(shard.old.capacity()) + shard.young_heap +
-                   shard.old_heap;
+  for (size_t i = 0; i < shard_count_; ++i) {
+    Shard& shard = shards_[i];
+    absl::MutexLock lock(&shard.mu);
+    stats.entries += shard.entries;
+    stats.bytes += shard.buckets * kBucketBytes + shard.side_bytes;
     stats.evictions += shard.evictions.load(std::memory_order_relaxed);
   }
   return stats;

@@ -5,11 +5,10 @@
 #ifndef CONSENTD_CORE_CONSENT_CACHE_H_
 #define CONSENTD_CORE_CONSENT_CACHE_H_
 
-#include <array>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <string>
+#include <memory>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
@@ -18,6 +17,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "core/clock.h"
+#include "core/fingerprint.h"
 #include "core/subject_state.h"
 
 namespace consentd {
@@ -25,19 +25,28 @@ namespace consentd {
 // A sharded, memory-bounded map subject -> SubjectState. Thread-safe;
 // readers of different shards never touch the same lock.
 //
-// Bound: each shard keeps two generations. New and recently read entries
-// live in the young one; when it would outgrow half of the shard's budget,
-// the old generation is dropped (evicted) and the young one becomes old. An
-// entry read from the old generation moves back to the young one, so what is
-// dropped is what was not used for a whole generation. Memory (hash tables
-// counted at capacity, plus heap-allocated keys) stays within max_bytes.
+// Compact entries: a subject is held in one 64-byte slot, keyed by a 128-bit
+// keyed fingerprint of its id (core/fingerprint.h) rather than the id, with
+// its version, its latest decision's time and policy, and up to six standing
+// choices made by up to three decisions. A state that does not fit (more
+// choices, older decisions, huge numbers) is kept whole in a small side
+// table, bounded too. Slots sit in buckets of eight; a subject may live in
+// either of two buckets, and an entry may move to its other bucket to make
+// room (cuckoo hashing), which keeps the table nearly full before anything
+// must go. When both are full, the table grows (by a quarter, up to its
+// share of max_bytes) once fifteen sixteenths are in use, and otherwise the
+// least recently used entry of the two buckets is evicted. So the memory
+// held follows what is cached (64 to 85 bytes a subject while growing),
+// never exceeds max_bytes, and is 64 bytes a subject when the cache is
+// full.
 //
 // Coherence: an entry is only ever replaced by a newer consent_version, and
 // notifications only remove older entries, so read-through fills,
-// write-through updates and notifications can interleave in any order. A fill
-// carries a token taken before its database read; any change applied to the
-// subject's shard since makes the fill a no-op, so a read that started before
-// an invalidation never caches its older result. Entries are served only while
+// write-through updates and notifications can interleave in any order. A
+// fill carries a token taken before its database read; a change applied to
+// the subject since (or to the few other subjects sharing its counter, or a
+// Clear) makes the fill a no-op, so a read that started before an
+// invalidation never caches its older result. Entries are served only while
 // the cache is trusted (see TrustUntil): after the change notifications may
 // have been lost, answers read through.
 class ConsentCache {
@@ -48,14 +57,17 @@ class ConsentCache {
   };
   struct Stats {
     size_t entries = 0;
+    // Memory held: the tables' slots and counters, and the side table.
     size_t bytes = 0;
     uint64_t evictions = 0;
   };
+  static constexpr size_t kSlotBytes = 64;
 
   // `max_bytes` bounds the memory of the entries. `clock` tells time for
-  // TrustUntil and must outlive the cache. A new cache is trusted forever
-  // until Distrust or TrustUntil is called.
+  // TrustUntil and must outlive the cache. A new cache is trusted forever until
+  // Distrust or TrustUntil is called.
   ConsentCache(size_t max_bytes, Clock* clock);
+  ~ConsentCache();
   ConsentCache(const ConsentCache&) = delete;
   ConsentCache& operator=(const ConsentCache&) = delete;
 
@@ -68,20 +80,20 @@ class ConsentCache {
   FillToken BeginFill(absl::string_view subject) const;
 
   // Stores `state` read (or written) after `token` was taken, unless the
-  // cache is not trusted, something changed the subject's shard since the
-  // token, or a newer version is cached. Returns true if stored.
+  // cache is not trusted, something changed the subject since the token,
+  // or a newer version is cached. Returns true if stored.
   bool Fill(absl::string_view subject, const SubjectState& state,
             FillToken token);
 
   // A change committed for `subject` at `version` (from a notification).
-  // Fills in flight for the shard are dropped, and a cached entry older than
-  // `version` is removed. Returns true when an entry was removed.
+  // Fills in flight for the subject are dropped, and a cached entry older
+  // than `version` is removed. Returns true when an entry was removed.
   bool Invalidate(absl::string_view subject, int64_t version);
 
-  // Drops the entry of `subject` and any fill in flight for its shard.
+  // Drops the entry of `subject` and any fill in flight for it.
   void Erase(absl::string_view subject) { Invalidate(subject, INT64_MAX); }
 
-  // Drops every entry and every fill in flight.
+  // Drops every entry and every fill in flight, and gives back the memory.
   void Clear();
 
   // Entries may be served until `deadline` (by the clock).
@@ -94,40 +106,38 @@ class ConsentCache {
   size_t max_bytes() const { return max_bytes_; }
 
  private:
-  static constexpr size_t kShards = 64;
-  using Map = absl::flat_hash_map<std::string, SubjectState>;
+  struct Slot;
+  struct Shard;
 
-  struct alignas(64) Shard {
-    mutable absl::Mutex mu;
-    Map young ABSL_GUARDED_BY(mu);
-    Map old ABSL_GUARDED_BY(mu);
-    // Heap bytes (long keys, many choices) of each generation's entries.
-    size_t young_heap ABSL_GUARDED_BY(mu) = 0;
-    size_t old_heap ABSL_GUARDED_BY(mu) = 0;
-    // Bumped by every change applied to the shard; fills compare it.
-    std::atomic<uint64_t> generation{0};
-    std::atomic<uint64_t> evictions{0};
-  };
-
-  Shard& ShardFor(absl::string_view subject) const;
-  // Inserts or replaces `subject` in the young generation, rotating the
-  // generations first when the young one would outgrow its budget.
-  void PutYoung(Shard& shard, absl::string_view subject,
-                const SubjectState& state)
+  Shard& ShardFor(const Fingerprint& fp) const;
+  // The slot holding `fp` in `shard`, or nullptr.
+  static Slot* Find(Shard& shard, const Fingerprint& fp)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);
-  // Finds `subject` in either generation; sets *generation to which.
-  SubjectState* Find(Shard& shard, absl::string_view subject, Map** generation)
+  // A slot for a new entry `fp`: an empty one, after growing the table, or
+  // the least recently used of its two buckets (evicted).
+  static Slot* Place(Shard& shard, const Fingerprint& fp)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);
+  // An empty slot in one of `fp`'s buckets (perhaps after moving another
+  // entry to its other bucket), or nullptr.
+  static Slot* FindRoom(Shard& shard, const Fingerprint& fp)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);
+  static void Grow(Shard& shard) ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);
+  // Empties `slot` (and its side-table entry).
+  static void Release(Shard& shard, Slot& slot)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);
+  static uint64_t& Generation(Shard& shard, const Fingerprint& fp)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);
+  // The version of the state `slot` holds (-1 if lost).
+  static int64_t CachedVersion(Shard& shard, const Slot& slot)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);
 
   const size_t max_bytes_;
-  const size_t generation_budget_;  // Per shard, per generation.
   Clock* const clock_;
+  const Fingerprinter fingerprint_;
   std::atomic<int64_t> trusted_until_micros_;
-  mutable std::array<Shard, kShards> shards_;
+  size_t shard_count_ = 0;
+  std::unique_ptr<Shard[]> shards_;
 };
-
-// Heap bytes owned by one entry beyond its hash table slot.
-size_t EntryHeapBytes(absl::string_view subject, const SubjectState& state);
 
 }  // namespace consentd
 

@@ -18,8 +18,8 @@ namespace {
 using Snapshot = std::shared_ptr<const PolicySnapshot>;
 
 // What the audit log keeps of the request context: keyed hashes only.
-RequestFingerprint Fingerprint(const consent::v1::RequestContext& context,
-                               const AuditKeys& keys) {
+RequestFingerprint FingerprintOf(const consent::v1::RequestContext& context,
+                                 const AuditKeys& keys) {
   RequestFingerprint f;
   if (!context.user_agent().empty()) {
     f.user_agent_hmac = keys.Fingerprint("user_agent", context.user_agent());
@@ -236,7 +236,7 @@ grpc::ServerUnaryReactor* ConsentServiceImpl::RecordConsent(
   d.idempotency_key = req.idempotency_key();
   d.expected_version = req.expected_version();
   d.actor = caller->principal;
-  d.fingerprint = Fingerprint(req.context(), *ctx_.audit_keys);
+  d.fingerprint = FingerprintOf(req.context(), *ctx_.audit_keys);
 
   absl::Status queued = ctx_.work->Submit([this, call, response,
                                            d = std::move(d)]() mutable {

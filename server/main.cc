@@ -216,7 +216,9 @@ Config BuildConfig() {
     config.bootstrap_policy = *std::move(policy);
   }
   const int64_t cache_bytes = absl::GetFlag(FLAGS_cache_max_bytes);
-  if (cache_bytes < (1 << 20)) Die("--cache_max_bytes must be at least 1 MiB");
+  if (cache_bytes < (64 << 10)) {
+    Die("--cache_max_bytes must be at least 64 KiB (1,000 subjects)");
+  }
   config.cache_max_bytes = static_cast<size_t>(cache_bytes);
   config.cache_staleness_bound = absl::GetFlag(FLAGS_cache_staleness_bound);
   if (config.cache_staleness_bound < absl::Milliseconds(100)) {

@@ -3,7 +3,10 @@
 // decided) and reports the process's RSS growth and the cache's own
 // accounting, per subject.
 //
-//   build/.../tests/bench/cache_memory [N]        (default 1000000)
+//   build/.../tests/bench/cache_memory [N [MAX_BYTES]]
+//
+// N defaults to 1,000,000; MAX_BYTES to 1 GiB (room to spare: the tables
+// grow to what N needs), or give the size of a cache that N fills.
 #include <unistd.h>
 
 #include <cstdio>
@@ -33,17 +36,20 @@ std::string SubjectId(int i) {
 
 int main(int argc, char** argv) {
   int n = 1000000;
-  if (argc > 1 && !absl::SimpleAtoi(argv[1], &n)) {
-    std::fprintf(stderr, "usage: %s [subjects]\n", argv[0]);
+  size_t max_bytes = size_t{1} << 30;
+  if ((argc > 1 && !absl::SimpleAtoi(argv[1], &n)) ||
+      (argc > 2 && !absl::SimpleAtoi(argv[2], &max_bytes))) {
+    std::fprintf(stderr, "usage: %s [subjects [max_bytes]]\n", argv[0]);
     return 2;
   }
   consentd::SystemClock clock;
-  consentd::ConsentCache cache(size_t{16} << 30, &clock);
+  consentd::ConsentCache cache(max_bytes, &clock);
   consentd::CategoryInterner& interner = consentd::CategoryInterner::Global();
   const consentd::CategoryKey categories[] = {
       interner.Intern("necessary"), interner.Intern("preferences"),
       interner.Intern("statistics"), interner.Intern("marketing")};
-  const absl::Time now = absl::Now();
+  // Whole microseconds, as times come from PostgreSQL.
+  const absl::Time now = absl::FromUnixMicros(absl::ToUnixMicros(absl::Now()));
 
   const size_t before = RssBytes();
   for (int i = 0; i < n; ++i) {

@@ -2,11 +2,14 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 
 namespace consentd {
 namespace {
@@ -17,6 +20,8 @@ SubjectState AtVersion(int64_t version, bool granted = true) {
   SubjectState s;
   s.consent_version = version;
   if (version > 0) {
+    s.latest_policy_seq = 1;
+    s.latest_decided_at = kNow;
     s.choices.push_back(CategoryChoice{
         CategoryInterner::Global().Intern("statistics"), granted, 1, kNow});
   }
@@ -114,7 +119,7 @@ TEST_F(ConsentCacheTest, EntriesAreServedOnlyWhileTrusted) {
 TEST(ConsentCacheBound, StaysWithinItsBytesAndKeepsRecentlyUsedEntries) {
   FakeClock clock(kNow);
   // Sized for about 1,000 subjects; 10,000 distinct subjects go through.
-  ConsentCache cache(1000 * 400, &clock);
+  ConsentCache cache(1000 * ConsentCache::kSlotBytes * 17 / 16, &clock);
   for (int i = 0; i < 10000; ++i) {
     const std::string subject =
         absl::StrCat("subject-", i, "-0123456789abcdef");
@@ -128,7 +133,8 @@ TEST(ConsentCacheBound, StaysWithinItsBytesAndKeepsRecentlyUsedEntries) {
   }
   const ConsentCache::Stats stats = cache.GetStats();
   EXPECT_GT(stats.evictions, 8000u);
-  EXPECT_GT(stats.entries, 300u);
+  EXPECT_GT(stats.entries, 800u);
+  EXPECT_LE(stats.entries, 1000u);
   int64_t hot = -1;
   cache.Read("hot-subject",
              [&](const SubjectState& s) { hot = s.consent_version; });
@@ -143,7 +149,103 @@ TEST(ConsentCacheBound, StaysWithinItsBytesAndKeepsRecentlyUsedEntries) {
       ++found;
     });
   }
-  EXPECT_GT(found, 300);
+  EXPECT_GT(found, 800);
+}
+
+// States of every shape the cache may be given: what it returns is exactly
+// what it was given, whether the state fits a slot or not.
+TEST(ConsentCacheEntries, EveryStateComesBackExactly) {
+  FakeClock clock(kNow);
+  ConsentCache cache(size_t{256} << 20, &clock);
+  std::mt19937 random(42);
+  CategoryInterner& interner = CategoryInterner::Global();
+  const CategoryKey keys[] = {
+      interner.Intern("necessary"),  interner.Intern("preferences"),
+      interner.Intern("statistics"), interner.Intern("marketing"),
+      interner.Intern("c5"),         interner.Intern("c6"),
+      interner.Intern("c7"),         interner.Intern("c8")};
+  std::vector<SubjectState> states;
+  // A subject never seen.
+  states.emplace_back();
+  // The common case: one decision naming every category.
+  {
+    SubjectState s;
+    s.consent_version = 1;
+    s.latest_policy_seq = 1;
+    s.latest_decided_at = kNow;
+    for (int k = 0; k < 4; ++k) {
+      s.choices.push_back(CategoryChoice{keys[k], k % 2 == 0, 1, kNow});
+    }
+    states.push_back(s);
+  }
+  // Random ones: up to 8 choices from up to 5 decisions, times years
+  // apart with microseconds (or less), policy seqs far apart, huge versions.
+  for (int i = 0; i < 2000; ++i) {
+    SubjectState s;
+    s.consent_version = 1 + static_cast<int64_t>(random() % 1000);
+    if (i % 50 == 0) s.consent_version += int64_t{1} << 33;
+    s.latest_policy_seq = 1 + static_cast<int64_t>(random() % 70000);
+    s.latest_decided_at =
+        kNow + absl::Microseconds(static_cast<int64_t>(random() % 1000000));
+    if (i % 97 == 0) s.latest_decided_at += absl::Nanoseconds(1);
+    const int n = static_cast<int>(random() % 9);
+    for (int k = 0; k < n; ++k) {
+      const int decision = static_cast<int>(random() % 5);
+      CategoryChoice c{keys[k], random() % 2 == 0, s.latest_policy_seq,
+                       s.latest_decided_at};
+      if (decision > 0) {
+        c.policy_seq = std::max<int64_t>(
+            1, s.latest_policy_seq - static_cast<int64_t>(random() % 40000));
+        c.decided_at =
+            s.latest_decided_at -
+            absl::Microseconds(
+                static_cast<int64_t>(random() % 1000) *
+                (i % 3 == 0 ? int64_t{86400} * 1000000 * 3 : 1000000));
+      }
+      s.choices.push_back(c);
+    }
+    states.push_back(s);
+  }
+  for (size_t i = 0; i < states.size(); ++i) {
+    const std::string subject = absl::StrCat("subject-", i);
+    ASSERT_TRUE(cache.Fill(subject, states[i], cache.BeginFill(subject))) << i;
+  }
+  for (size_t i = 0; i < states.size(); ++i) {
+    const SubjectState& want = states[i];
+    bool found = false;
+    cache.Read(absl::StrCat("subject-", i), [&](const SubjectState& got) {
+      found = true;
+      EXPECT_EQ(got.consent_version, want.consent_version) << i;
+      EXPECT_EQ(got.latest_policy_seq, want.latest_policy_seq) << i;
+      EXPECT_EQ(got.latest_decided_at, want.latest_decided_at) << i;
+      ASSERT_EQ(got.choices.size(), want.choices.size()) << i;
+      for (size_t k = 0; k < want.choices.size(); ++k) {
+        EXPECT_EQ(got.choices[k].category, want.choices[k].category) << i;
+        EXPECT_EQ(got.choices[k].granted, want.choices[k].granted) << i;
+        EXPECT_EQ(got.choices[k].policy_seq, want.choices[k].policy_seq) << i;
+        EXPECT_EQ(got.choices[k].decided_at, want.choices[k].decided_at) << i;
+      }
+    });
+    EXPECT_TRUE(found) << i;
+  }
+  EXPECT_EQ(cache.GetStats().entries, states.size());
+}
+
+TEST(ConsentCacheEntries, SixtyFourBytesASubjectWhenFull) {
+  FakeClock clock(kNow);
+  constexpr size_t kBytes = 4 << 20;
+  ConsentCache cache(kBytes, &clock);
+  const SubjectState state = AtVersion(3);
+  for (int i = 0; i < 200000; ++i) {
+    const std::string subject =
+        absl::StrFormat("%08x-0000-4000-8000-%012x", i, i * 7919);
+    cache.Fill(subject, state, cache.BeginFill(subject));
+  }
+  const ConsentCache::Stats stats = cache.GetStats();
+  EXPECT_LE(stats.bytes, kBytes);
+  // Every slot of the grown tables in use: 64 bytes and a counter's share.
+  EXPECT_LT(static_cast<double>(stats.bytes) / stats.entries, 70.0)
+      << stats.entries << " entries in " << stats.bytes << " bytes";
 }
 
 TEST(ConsentCacheConcurrency, ConcurrentFillsAndChangesKeepTheNewestVersion) {
