@@ -119,34 +119,57 @@ void ConsentServiceImpl::WithSubject(const Call& call, Snapshot snapshot,
     return;
   }
   ctx_.metrics->CountCacheMiss();
-  absl::Status queued = ctx_.work->Submit(
-      [this, call, snapshot = std::move(snapshot), query = std::move(query),
-       answer = std::move(answer)]() mutable {
-        if (call.context()->IsCancelled()) {
-          call.Finish(ToGrpcStatus(absl::CancelledError(
-              "the call was cancelled or timed out before it ran")));
-          return;
-        }
-        absl::StatusOr<SubjectState> state =
-            ReadThrough(query.subject_id, CallDeadline(*call.context()));
-        if (!state.ok()) {
-          if (query.independent && absl::IsUnavailable(state.status())) {
-            // Necessary and unknown cookies answer even without PostgreSQL.
-            call.Finish(std::move(answer)(SubjectState(), *snapshot));
-          } else {
-            call.Finish(ToGrpcStatus(state.status()));
+  const std::string subject = query.subject_id;
+  const bool own_read = query.min_version > 0;
+  auto done = [this, call, snapshot = std::move(snapshot),
+               query = std::move(query), answer = std::move(answer)](
+                  const absl::StatusOr<SubjectState>& state) mutable {
+    AnswerWithState(call, *snapshot, query, std::move(answer), state);
+  };
+  if (own_read) {
+    // Read-your-writes needs a read that starts after the caller's write
+    // committed: not one already in flight.
+    absl::Status queued = ctx_.work->Submit(
+        [this, call, subject, done = std::move(done)]() mutable {
+          if (call.context()->IsCancelled()) {
+            call.Finish(ToGrpcStatus(absl::CancelledError(
+                "the call was cancelled or timed out before it ran")));
+            return;
           }
-        } else if (state->consent_version < query.min_version) {
-          call.Finish(ToGrpcStatus(absl::FailedPreconditionError(
-              absl::StrCat("min_consent_version is ", query.min_version,
-                           " but the subject's latest version is ",
-                           state->consent_version))));
-        } else {
-          // The read-through may have loaded a newer policy: answer with it.
-          call.Finish(std::move(answer)(*state, *ctx_.policies->Get()));
-        }
-      });
-  if (!queued.ok()) call.Fail(queued);
+          std::move(done)(ReadThrough(subject, CallDeadline(*call.context())));
+        });
+    if (!queued.ok()) call.Fail(queued);
+    return;
+  }
+  // Concurrent misses for one subject share one read. It is not bound to
+  // the deadline of the call that started it (others wait for it too): the
+  // database's statement timeout bounds it.
+  if (!reads_.Join(subject, std::move(done))) return;
+  absl::Status queued = ctx_.work->Submit([this, subject] {
+    reads_.Finish(subject, ReadThrough(subject, absl::InfiniteFuture()));
+  });
+  if (!queued.ok()) reads_.Finish(subject, queued);
+}
+
+void ConsentServiceImpl::AnswerWithState(
+    const Call& call, const PolicySnapshot& snapshot, const SubjectQuery& query,
+    Answer answer, const absl::StatusOr<SubjectState>& state) {
+  if (!state.ok()) {
+    if (query.independent && !absl::IsCancelled(state.status())) {
+      // Necessary and unknown cookies answer even without PostgreSQL, with
+      // the policy this replica has.
+      call.Finish(std::move(answer)(SubjectState(), snapshot));
+    } else {
+      call.Finish(ToGrpcStatus(state.status()));
+    }
+  } else if (state->consent_version < query.min_version) {
+    call.Finish(ToGrpcStatus(absl::FailedPreconditionError(absl::StrCat(
+        "min_consent_version is ", query.min_version,
+        " but the subject's latest version is ", state->consent_version))));
+  } else {
+    // The read-through may have loaded a newer policy: answer with it.
+    call.Finish(std::move(answer)(*state, *ctx_.policies->Get()));
+  }
 }
 
 grpc::ServerUnaryReactor* ConsentServiceImpl::CheckCookie(

@@ -9,6 +9,7 @@
 #include "absl/functional/any_invocable.h"
 #include "consent/v1/consent.grpc.pb.h"
 #include "server/handler.h"
+#include "server/read_coalescer.h"
 #include "server/service_context.h"
 
 namespace consentd {
@@ -62,11 +63,17 @@ class ConsentServiceImpl final : public ConsentServiceBase {
   EvaluationContext Evaluation(const PolicySnapshot& policies,
                                const std::string& region, bool gpc) const;
 
+  // Finishes `call` with answer(state) once `state` was read for `query`.
+  void AnswerWithState(const Call& call, const PolicySnapshot& snapshot,
+                       const SubjectQuery& query, Answer answer,
+                       const absl::StatusOr<SubjectState>& state);
+
   // Reads the subject from PostgreSQL and caches it.
   absl::StatusOr<SubjectState> ReadThrough(const std::string& subject_id,
                                            absl::Time deadline);
 
   const ServiceContext ctx_;
+  ReadCoalescer reads_;
 };
 
 }  // namespace consentd

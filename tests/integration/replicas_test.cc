@@ -4,6 +4,7 @@
 // the other's change listener is killed.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <thread>
 #include <vector>
@@ -255,6 +256,34 @@ TEST_F(ReplicasTest, APolicyPublishedOnOneReplicaIsUsedByTheOther) {
                r.response.policy_version() == "2026-06-01";
       },
       kBound + absl::Seconds(2)));
+}
+
+TEST(ReadPath, ConcurrentMissesForOneSubjectCostOneRead) {
+  TestDatabase db;
+  ProcessServer server(db.url());
+  ASSERT_TRUE(server.Record("busy", "statistics", true).status.ok());
+  // A restart empties the cache: the next checks all miss at once.
+  const std::string load =
+      "consentd_db_query_seconds_count{statement=\"load_subject\"}";
+  const double reads_before =
+      MetricValue(HttpGet(server.metrics_port(), "/metrics"), load);
+  constexpr int kCalls = 32;
+  auto* barrier = new absl::Barrier(kCalls);
+  std::atomic<int> allowed{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kCalls; ++i) {
+    threads.emplace_back([&] {
+      if (barrier->Block()) delete barrier;
+      // Distinct subjects would each read; the same one reads once.
+      if (server.Check("never-seen", "ia_stats_events").status.ok()) {
+        ++allowed;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(allowed.load(), kCalls);
+  EXPECT_EQ(MetricValue(HttpGet(server.metrics_port(), "/metrics"), load),
+            std::max(reads_before, 0.0) + 1);
 }
 
 TEST(ReplicaCacheBound, ThousandSubjectCacheUnderTenThousandSubjects) {
