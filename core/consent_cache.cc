@@ -138,13 +138,26 @@ struct ConsentCache::Slot {
   }
 };
 
+// The changes of the subjects that share one counter (by fingerprint): how
+// many (generation), and the last one, so that a fill can tell whether the
+// only change since its token is one it is at least as new as (the writer's
+// own notification racing its write-through, most often). A shard's
+// counters are fixed when the cache is made, so tables grow without
+// disturbing fills in flight.
+struct ConsentCache::Changes {
+  uint64_t generation = 0;
+  // fp.lo of the last change's subject and its version (none: max).
+  uint64_t last_lo = 0;
+  int64_t last_version = std::numeric_limits<int64_t>::max();
+};
+
 struct alignas(64) ConsentCache::Shard {
   mutable absl::Mutex mu;
   // buckets * kWays slots.
   std::unique_ptr<Slot[]> slots ABSL_GUARDED_BY(mu);
-  // One counter per bucket, bumped by every change to a subject whose
-  // first bucket it is: fill tokens compare it.
-  std::unique_ptr<uint64_t[]> generations ABSL_GUARDED_BY(mu);
+  // Counters of changes, fill tokens compare them; `counters` of them.
+  std::unique_ptr<Changes[]> changes ABSL_GUARDED_BY(mu);
+  size_t counters = 0;
   size_t buckets ABSL_GUARDED_BY(mu) = 0;
   // Every counter is at most this.
   uint64_t max_generation ABSL_GUARDED_BY(mu) = 0;
@@ -158,14 +171,19 @@ struct alignas(64) ConsentCache::Shard {
   size_t side_budget = 0;
   std::atomic<uint64_t> evictions{0};
 
-  // Replaces the table by one of `n` empty buckets; every fill in flight
-  // becomes a no-op (its counter value is never seen again).
-  void Reset(size_t n) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+  // Replaces the table by one of `n` empty buckets.
+  void Resize(size_t n) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
     slots = std::make_unique<Slot[]>(n * kWays);
-    generations = std::make_unique<uint64_t[]>(n);
-    ++max_generation;
-    std::fill_n(generations.get(), n, max_generation);
     buckets = n;
+  }
+  // Every fill in flight becomes a no-op (no counter value seen before is
+  // seen again).
+  void ForgetChanges() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    ++max_generation;
+    for (size_t i = 0; i < counters; ++i) {
+      changes[i] = Changes();
+      changes[i].generation = max_generation;
+    }
   }
   size_t Bucket1(const Fingerprint& fp) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
@@ -191,8 +209,11 @@ size_t SideEntryBytes(const SubjectState& state) {
   return bytes;
 }
 
-constexpr size_t kBucketBytes =
-    kWays * ConsentCache::kSlotBytes + sizeof(uint64_t);
+constexpr size_t kBucketBytes = kWays * ConsentCache::kSlotBytes;
+// Change counters per shard: about one per bucket of a full table, within
+// these bounds.
+constexpr size_t kMinCounters = 16;
+constexpr size_t kMaxCounters = 1024;
 
 }  // namespace
 
@@ -201,18 +222,29 @@ ConsentCache::ConsentCache(size_t max_bytes, Clock* clock)
       clock_(clock),
       trusted_until_micros_(std::numeric_limits<int64_t>::max()) {
   static_assert(sizeof(Slot) == kSlotBytes);
-  // A sixteenth for states that do not fit a slot; the rest for tables.
+  // A sixteenth for states that do not fit a slot; the rest for tables and
+  // their change counters.
   const size_t side_total = max_bytes / 16;
-  const size_t total_buckets =
+  const size_t buckets_guess =
       std::max<size_t>(1, (max_bytes - side_total) / kBucketBytes);
-  shard_count_ = std::clamp<size_t>(total_buckets / 8, 1, kMaxShards);
+  shard_count_ = std::clamp<size_t>(buckets_guess / 8, 1, kMaxShards);
+  const size_t counters = std::clamp<size_t>(buckets_guess / shard_count_,
+                                             kMinCounters, kMaxCounters);
+  const size_t counter_bytes = shard_count_ * counters * sizeof(Changes);
+  const size_t table_bytes = max_bytes > side_total + counter_bytes
+                                 ? max_bytes - side_total - counter_bytes
+                                 : kBucketBytes * shard_count_;
   shards_ = std::make_unique<Shard[]>(shard_count_);
   for (size_t i = 0; i < shard_count_; ++i) {
     Shard& shard = shards_[i];
-    shard.max_buckets = std::max<size_t>(1, total_buckets / shard_count_);
+    shard.max_buckets =
+        std::max<size_t>(1, table_bytes / kBucketBytes / shard_count_);
     shard.side_budget = side_total / shard_count_;
+    shard.counters = counters;
     absl::MutexLock lock(&shard.mu);
-    shard.Reset(std::min(kInitialBuckets, shard.max_buckets));
+    shard.changes = std::make_unique<Changes[]>(counters);
+    shard.ForgetChanges();
+    shard.Resize(std::min(kInitialBuckets, shard.max_buckets));
   }
 }
 
@@ -235,8 +267,9 @@ void ConsentCache::TrustUntil(absl::Time deadline) {
       std::memory_order_release);
 }
 
-uint64_t& ConsentCache::Generation(Shard& shard, const Fingerprint& fp) {
-  return shard.generations[shard.Bucket1(fp)];
+ConsentCache::Changes& ConsentCache::ChangesOf(Shard& shard,
+                                               const Fingerprint& fp) {
+  return shard.changes[fp.lo % shard.counters];
 }
 
 ConsentCache::Slot* ConsentCache::Find(Shard& shard, const Fingerprint& fp) {
@@ -311,7 +344,7 @@ void ConsentCache::Grow(Shard& shard) {
                             std::max(shard.buckets + 1, shard.buckets * 5 / 4));
   std::unique_ptr<Slot[]> old = std::move(shard.slots);
   const size_t old_slots = shard.buckets * kWays;
-  shard.Reset(n);
+  shard.Resize(n);
   for (size_t i = 0; i < old_slots; ++i) {
     if (!old[i].used) continue;
     if (Slot* room = FindRoom(shard, old[i].fingerprint())) {
@@ -377,7 +410,7 @@ ConsentCache::FillToken ConsentCache::BeginFill(
   const Fingerprint fp = fingerprint_(subject);
   Shard& shard = ShardFor(fp);
   absl::MutexLock lock(&shard.mu);
-  return FillToken{Generation(shard, fp)};
+  return FillToken{ChangesOf(shard, fp).generation};
 }
 
 bool ConsentCache::Fill(absl::string_view subject, const SubjectState& state,
@@ -386,7 +419,13 @@ bool ConsentCache::Fill(absl::string_view subject, const SubjectState& state,
   const Fingerprint fp = fingerprint_(subject);
   Shard& shard = ShardFor(fp);
   absl::MutexLock lock(&shard.mu);
-  if (Generation(shard, fp) != token.generation) return false;
+  const Changes& changes = ChangesOf(shard, fp);
+  if (changes.generation != token.generation &&
+      !(changes.generation == token.generation + 1 &&
+        changes.last_lo == fp.lo &&
+        changes.last_version <= state.consent_version)) {
+    return false;  // Something changed since the token that this may predate.
+  }
   Slot* slot = Find(shard, fp);
   if (slot != nullptr) {
     if (CachedVersion(shard, *slot) > state.consent_version) return false;
@@ -416,8 +455,11 @@ bool ConsentCache::Invalidate(absl::string_view subject, int64_t version) {
   const Fingerprint fp = fingerprint_(subject);
   Shard& shard = ShardFor(fp);
   absl::MutexLock lock(&shard.mu);
-  uint64_t& generation = Generation(shard, fp);
-  generation = ++shard.max_generation;
+  Changes& changes = ChangesOf(shard, fp);
+  ++changes.generation;
+  changes.last_lo = fp.lo;
+  changes.last_version = version;
+  shard.max_generation = std::max(shard.max_generation, changes.generation);
   Slot* slot = Find(shard, fp);
   if (slot == nullptr) return false;
   if (CachedVersion(shard, *slot) >= version) return false;
@@ -429,7 +471,8 @@ void ConsentCache::Clear() {
   for (size_t i = 0; i < shard_count_; ++i) {
     Shard& shard = shards_[i];
     absl::MutexLock lock(&shard.mu);
-    shard.Reset(std::min(kInitialBuckets, shard.max_buckets));
+    shard.Resize(std::min(kInitialBuckets, shard.max_buckets));
+    shard.ForgetChanges();
     shard.entries = 0;
     shard.side.clear();
     shard.side_bytes = 0;
@@ -442,7 +485,8 @@ ConsentCache::Stats ConsentCache::GetStats() const {
     Shard& shard = shards_[i];
     absl::MutexLock lock(&shard.mu);
     stats.entries += shard.entries;
-    stats.bytes += shard.buckets * kBucketBytes + shard.side_bytes;
+    stats.bytes += shard.buckets * kBucketBytes +
+                   shard.counters * sizeof(Changes) + shard.side_bytes;
     stats.evictions += shard.evictions.load(std::memory_order_relaxed);
   }
   return stats;

@@ -46,9 +46,11 @@ namespace consentd {
 // fill carries a token taken before its database read; a change applied to
 // the subject since (or to the few other subjects sharing its counter, or a
 // Clear) makes the fill a no-op, so a read that started before an
-// invalidation never caches its older result. Entries are served only while
-// the cache is trusted (see TrustUntil): after the change notifications may
-// have been lost, answers read through.
+// invalidation never caches its older result, unless that change was the
+// only one and the fill is at least as new as it (a writer's own
+// notification arriving before its write-through). Entries are served only
+// while the cache is trusted (see TrustUntil): after the change notifications
+// may have been lost, answers read through.
 class ConsentCache {
  public:
   // Taken before reading (or writing) a subject in PostgreSQL.
@@ -107,6 +109,7 @@ class ConsentCache {
 
  private:
   struct Slot;
+  struct Changes;
   struct Shard;
 
   Shard& ShardFor(const Fingerprint& fp) const;
@@ -125,7 +128,7 @@ class ConsentCache {
   // Empties `slot` (and its side-table entry).
   static void Release(Shard& shard, Slot& slot)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);
-  static uint64_t& Generation(Shard& shard, const Fingerprint& fp)
+  static Changes& ChangesOf(Shard& shard, const Fingerprint& fp)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);
   // The version of the state `slot` holds (-1 if lost).
   static int64_t CachedVersion(Shard& shard, const Slot& slot)

@@ -6,6 +6,11 @@
 // or by a Zipf law. Prints QPS and latency percentiles per RPC and one JSON
 // line per scenario. See tests/bench/run.sh for the standard scenarios.
 //
+// --mix=naive measures the design a user would otherwise build: no consentd,
+// C threads each with its own PostgreSQL connection (--database_url) running
+// the prepared SELECT of a subject's current state that consentd itself
+// runs on a miss (storage/statements.cc, load_subject), once per check.
+//
 //   consent-bench --target=127.0.0.1:50051 --mix=check:100 --concurrency=64
 #include <grpcpp/grpcpp.h>
 #include <unistd.h>
@@ -16,7 +21,9 @@
 #include <fstream>
 #include <map>
 #include <memory>
+#include <pqxx/pqxx>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/flags/flag.h"
@@ -32,6 +39,7 @@
 #include "absl/time/clock.h"
 #include "consent/v1/consent.grpc.pb.h"
 #include "grpc/health/v1/health.grpc.pb.h"
+#include "storage/statements.h"
 
 ABSL_FLAG(std::string, target, "127.0.0.1:50051", "consentd address.");
 ABSL_FLAG(int, channels, 4, "gRPC channels (connections).");
@@ -52,13 +60,16 @@ ABSL_FLAG(std::string, scenario, "", "Name for the JSON line.");
 ABSL_FLAG(int, server_pid, 0,
           "Report this process's CPU use (its /proc stat).");
 ABSL_FLAG(std::string, token, "", "Bearer token.");
+ABSL_FLAG(std::string, database_url, "",
+          "For --mix=naive: the PostgreSQL database consentd uses.");
 
 namespace {
 
-enum class Op { kCheck, kChecks, kRecord, kGet, kHealth };
-constexpr const char* kOpNames[] = {"CheckCookie", "CheckCookies",
-                                    "RecordConsent", "GetConsent",
-                                    "Health.Check"};
+enum class Op { kCheck, kChecks, kRecord, kGet, kHealth, kNaive };
+constexpr int kOps = 6;
+constexpr const char* kOpNames[kOps] = {"CheckCookie",   "CheckCookies",
+                                        "RecordConsent", "GetConsent",
+                                        "Health.Check",  "NaiveSelect"};
 
 // The seed policy's optional cookies, and a necessary one.
 const char* const kCookies[] = {
@@ -108,16 +119,21 @@ class Bench {
           absl::StrSplit(part, absl::MaxSplits(':', 1));
       int weight = 0;
       if (!absl::SimpleAtoi(kv.second, &weight) || weight < 0) Die("bad --mix");
-      const std::map<std::string, Op> ops = {{"check", Op::kCheck},
-                                             {"checks", Op::kChecks},
-                                             {"record", Op::kRecord},
-                                             {"get", Op::kGet},
-                                             {"health", Op::kHealth}};
+      const std::map<std::string, Op> ops = {
+          {"check", Op::kCheck},   {"checks", Op::kChecks},
+          {"record", Op::kRecord}, {"get", Op::kGet},
+          {"health", Op::kHealth}, {"naive", Op::kNaive}};
       auto it = ops.find(kv.first);
       if (it == ops.end()) Die("unknown operation in --mix: " + kv.first);
       for (int w = 0; w < weight; ++w) mix_.push_back(it->second);
     }
     if (mix_.empty()) Die("--mix is empty");
+    naive_ = std::find(mix_.begin(), mix_.end(), Op::kNaive) != mix_.end();
+    if (naive_ && (mix_.size() != static_cast<size_t>(std::count(
+                                      mix_.begin(), mix_.end(), Op::kNaive)) ||
+                   absl::GetFlag(FLAGS_database_url).empty())) {
+      Die("--mix=naive runs alone and needs --database_url");
+    }
     subjects_ = absl::GetFlag(FLAGS_subjects);
     zipf_ = absl::GetFlag(FLAGS_distribution) == "zipf";
   }
@@ -135,6 +151,7 @@ class Bench {
 
   // Runs until `duration` passes or `requests` calls completed.
   void RunPhase(absl::Duration duration, int64_t requests, bool record_all) {
+    if (naive_ && !record_all) return RunNaive(duration, requests);
     const absl::Time deadline = absl::Now() + duration;
     std::atomic<int64_t> issued{0};
     absl::Mutex mu;
@@ -149,7 +166,7 @@ class Bench {
     mu.Await(absl::Condition(
         +[](int* n) { return *n == 0; }, &active));
     for (auto& slot : slots) {
-      for (int op = 0; op < 5; ++op) {
+      for (int op = 0; op < kOps; ++op) {
         Stats& s = stats_[op];
         s.latencies_ns.insert(s.latencies_ns.end(),
                               slot->stats[op].latencies_ns.begin(),
@@ -166,7 +183,7 @@ class Bench {
   void Report(absl::Duration elapsed, double server_cpu) {
     const std::string scenario = absl::GetFlag(FLAGS_scenario);
     std::vector<std::string> json;
-    for (int op = 0; op < 5; ++op) {
+    for (int op = 0; op < kOps; ++op) {
       Stats& s = stats_[op];
       if (s.latencies_ns.empty() && s.errors == 0) continue;
       std::sort(s.latencies_ns.begin(), s.latencies_ns.end());
@@ -281,6 +298,8 @@ class Bench {
           bench->health_[channel]->async()->Check(context.get(), &health,
                                                   &health_out, done);
           break;
+        case Op::kNaive:  // Never in a gRPC phase (see RunNaive).
+          break;
       }
     }
 
@@ -305,8 +324,50 @@ class Bench {
     consent::v1::GetConsentResponse get_out;
     grpc::health::v1::HealthCheckRequest health;
     grpc::health::v1::HealthCheckResponse health_out;
-    Stats stats[5];
+    Stats stats[kOps];
   };
+
+  // The naive design: one thread and one connection per call in flight.
+  void RunNaive(absl::Duration duration, int64_t requests) {
+    const absl::Time deadline = absl::Now() + duration;
+    std::atomic<int64_t> issued{0};
+    const int threads = absl::GetFlag(FLAGS_concurrency);
+    std::vector<Stats> per_thread(threads);
+    std::vector<std::thread> workers;
+    absl::string_view sql;
+    for (const consentd::Statement& st : consentd::AllStatements()) {
+      if (st.name == consentd::kLoadSubject) sql = st.sql;
+    }
+    for (int t = 0; t < threads; ++t) {
+      workers.emplace_back([&, t] {
+        absl::BitGen gen;
+        try {
+          pqxx::connection conn(absl::GetFlag(FLAGS_database_url));
+          conn.prepare("load_subject", std::string(sql));
+          while (absl::Now() < deadline &&
+                 (requests == 0 || issued.fetch_add(1) < requests)) {
+            const std::string subject = SubjectId(PickSubject(gen));
+            const absl::Time start = absl::Now();
+            pqxx::nontransaction tx(conn);
+            const pqxx::result rows = tx.exec_prepared("load_subject", subject);
+            per_thread[t].latencies_ns.push_back(
+                absl::ToInt64Nanoseconds(absl::Now() - start));
+            if (rows.empty()) ++per_thread[t].errors;  // Not prepopulated.
+          }
+        } catch (const std::exception& e) {
+          std::fprintf(stderr, "consent-bench: naive: %s\n", e.what());
+          ++per_thread[t].errors;
+        }
+      });
+    }
+    for (auto& w : workers) w.join();
+    Stats& s = stats_[static_cast<int>(Op::kNaive)];
+    for (const Stats& p : per_thread) {
+      s.latencies_ns.insert(s.latencies_ns.end(), p.latencies_ns.begin(),
+                            p.latencies_ns.end());
+      s.errors += p.errors;
+    }
+  }
 
   int PickSubject(absl::BitGen& gen) const {
     if (!zipf_) return absl::Uniform(gen, 0, subjects_);
@@ -319,8 +380,9 @@ class Bench {
   std::vector<Op> mix_;
   int subjects_ = 0;
   bool zipf_ = true;
+  bool naive_ = false;
   std::string token_ = absl::GetFlag(FLAGS_token);
-  Stats stats_[5];
+  Stats stats_[kOps];
 };
 
 }  // namespace

@@ -76,6 +76,24 @@ TEST_F(ConsentCacheTest, AFillThatStartedBeforeAChangeIsDropped) {
   EXPECT_TRUE(Put("s", 2));
 }
 
+TEST_F(ConsentCacheTest, AFillAsNewAsTheOnlyChangeSinceItsTokenIsKept) {
+  // The writer takes a token, commits version 2, hears its own
+  // notification, then fills what it wrote: that state is not stale.
+  ConsentCache::FillToken token = cache_.BeginFill("s");
+  cache_.Invalidate("s", 2);
+  EXPECT_TRUE(cache_.Fill("s", AtVersion(2), token));
+  EXPECT_EQ(Cached("s"), 2);
+  // Two changes since the token: it cannot tell, and drops the fill.
+  token = cache_.BeginFill("t");
+  cache_.Invalidate("t", 2);
+  cache_.Invalidate("t", 3);
+  EXPECT_FALSE(cache_.Fill("t", AtVersion(3), token));
+  // An erasure since the token: never.
+  token = cache_.BeginFill("u");
+  cache_.Erase("u");
+  EXPECT_FALSE(cache_.Fill("u", AtVersion(9), token));
+}
+
 TEST_F(ConsentCacheTest, ChangesDropOnlyOlderEntries) {
   Put("s", 2);
   // An older or equal change leaves the entry.
