@@ -16,6 +16,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "core/clock.h"
 #include "server/codec.h"
 #include "server/config.h"
@@ -248,6 +249,10 @@ Config BuildConfig() {
 #endif
 
 int Run(int argc, char** argv) {
+  // Debian's abseil checks every Mutex acquisition for lock-order cycles,
+  // under one process-wide lock: a serial point on the hot path. The tests,
+  // which run the same code in process, keep the check.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   absl::SetProgramUsageMessage(
       "consentd: the system of record for cookie and privacy consent.\n"
       "Every flag can also be set as CONSENTD_<FLAG>, e.g. "
