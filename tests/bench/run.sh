@@ -148,9 +148,14 @@ C32=$(field check32 CheckCookie qps) N32=$(field naive32 NaiveSelect qps)
 M64=$(field checks64 CheckCookies qps)
 M64_ANSWERS=$(awk -v q="$M64" 'BEGIN { print q * 20 }')
 R64=$(field record64 RecordConsent qps) R64_OFF=$(field record64_noaudit RecordConsent qps)
+# The bench works: every scenario has its figure, and no call failed.
 for v in H64 C64 H8 C8 C32 N32 M64 R64 R64_OFF PGBENCH_TPS MEM_RSS MEM_ACC; do
-  [ -n "${!v}" ] || { echo "error: no figure for $v (see $JSON)" >&2; exit 1; }
+  awk -v x="${!v}" 'BEGIN { exit !(x > 0) }' ||
+    { echo "error: no figure for $v (see $JSON)" >&2; exit 1; }
 done
+if grep -v '"scenario": "\(pgbench64\|memory\)"' "$JSON" | grep -q '"errors": [1-9]'; then
+  echo "error: calls failed during the bench (see $JSON)" >&2; exit 1
+fi
 r1=$(ratio "$C64" "$H64") r2=$(ratio "$C8" "$H8") r3=$(ratio "$C32" "$N32")
 r4=$(ratio "$M64_ANSWERS" "$C64") r5=$(ratio "$R64" "$PGBENCH_TPS")
 {
