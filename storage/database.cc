@@ -157,6 +157,35 @@ void Database::Release(std::unique_ptr<Connection> connection, bool broken) {
   connection.reset();  // Close outside the lock.
 }
 
+void Database::ReleaseAfterError(std::unique_ptr<Connection> connection) {
+  bool usable = false;
+  for (int attempt = 0; attempt < 2 && !usable && connection->conn.is_open();
+       ++attempt) {
+    try {
+      pqxx::nontransaction probe(connection->conn);
+      probe.exec(sql::kProbe);
+      usable = true;
+    } catch (const std::exception&) {
+      try {
+        pqxx::nontransaction rollback(connection->conn);
+        rollback.exec(sql::kRollback);
+      } catch (const std::exception&) {
+      }
+    }
+  }
+  if (usable) {
+    absl::MutexLock lock(&mu_);
+    idle_.push_back(std::move(connection));
+    return;
+  }
+  spdlog::warn("closing a database connection left in a failed transaction");
+  {
+    absl::MutexLock lock(&mu_);
+    --open_;
+  }
+  connection.reset();  // Close outside the lock.
+}
+
 template <typename Transaction>
 absl::Status Database::Run(absl::string_view what, Body body,
                            absl::Time deadline) {
@@ -211,7 +240,7 @@ absl::Status Database::Run(absl::string_view what, Body body,
           what,
           ": busy with concurrent updates, retry: ", FirstLine(e.what())));
     } catch (const pqxx::unique_violation& e) {
-      Release(*std::move(conn), false);
+      ReleaseAfterError(*std::move(conn));
       // The server's DETAIL names the key's values (subject ids): neither
       // the client nor the log gets them.
       spdlog::warn("{}: unique violation", what);
@@ -219,19 +248,22 @@ absl::Status Database::Run(absl::string_view what, Body body,
           absl::StrCat(what, ": a record with the same key already exists"));
     } catch (const pqxx::sql_error& e) {
       if (e.sqlstate() == "57014") {  // query_canceled: statement_timeout.
-        Release(*std::move(conn), false);
+        ReleaseAfterError(*std::move(conn));
         return absl::DeadlineExceededError(
             absl::StrCat(what,
                          ": the database did not answer in time; nothing was "
                          "written"));
       }
-      if (absl::StartsWith(e.sqlstate(), "40") || e.sqlstate() == "55P03") {
-        // Serialization failure, deadlock, or lock_timeout: retry.
+      if (absl::StartsWith(e.sqlstate(), "40") || e.sqlstate() == "55P03" ||
+          e.sqlstate() == "25P02") {
+        // Serialization failure, deadlock, or lock_timeout: retry. (A
+        // session in a failed transaction, 25P02, should never be handed
+        // out; if one is, retry on another.)
         last = absl::UnavailableError(absl::StrCat(
             what,
             ": busy with concurrent updates, retry: ", FirstLine(e.what())));
       } else if (!IsConnectionLoss(e.sqlstate())) {
-        Release(*std::move(conn), false);
+        ReleaseAfterError(*std::move(conn));
         spdlog::error("{}: database error {}: {}", what, e.sqlstate(),
                       FirstLine(e.what()));
         return absl::InternalError(
@@ -246,7 +278,11 @@ absl::Status Database::Run(absl::string_view what, Body body,
       spdlog::error("{}: {}", what, e.what());
       return absl::InternalError(absl::StrCat(what, ": ", e.what()));
     }
-    Release(*std::move(conn), broken);
+    if (broken) {
+      Release(*std::move(conn), true);
+    } else {
+      ReleaseAfterError(*std::move(conn));
+    }
     spdlog::warn("{}: attempt {} of {} failed: {}", what, attempt,
                  options_.max_attempts, last.message());
     if (!broken) absl::SleepFor(absl::Milliseconds(attempt));  // Back off.

@@ -104,6 +104,12 @@ class Database {
   absl::StatusOr<std::unique_ptr<Connection>> Acquire();
   // Returns a healthy connection to the pool, or closes a broken one.
   void Release(std::unique_ptr<Connection> connection, bool broken);
+  // Returns a connection whose transaction failed to the pool if its
+  // session is out of any transaction block (rolling back what is left),
+  // and closes it otherwise. A ROLLBACK cut short (a statement timeout of a
+  // millisecond on a busy machine) leaves the session in a failed
+  // transaction, where every later statement fails with 25P02.
+  void ReleaseAfterError(std::unique_ptr<Connection> connection);
 
   template <typename Transaction>
   absl::Status Run(absl::string_view what, Body body, absl::Time deadline);

@@ -81,6 +81,10 @@ inline constexpr char kRecordMigration[] =
     "INSERT INTO schema_migrations (version, name, checksum) "
     "VALUES ($1, $2, $3)";
 inline constexpr char kServerEncoding[] = "SHOW server_encoding";
+// Whether a pooled session is usable, and ending what is left of a failed
+// transaction block.
+inline constexpr char kProbe[] = "SELECT 1";
+inline constexpr char kRollback[] = "ROLLBACK";
 // $1 channel, $2 payload.
 inline constexpr char kHeartbeat[] = "SELECT pg_notify($1, $2)";
 }  // namespace sql

@@ -28,6 +28,8 @@ trap 'pg_stop "$PG_DIR"; rm -rf "$PG_DIR"' EXIT
 log "starting PostgreSQL in $PG_DIR"
 pg_start "$PG_DIR"
 export CONSENTD_TEST_POSTGRES="host=127.0.0.1 port=$PG_PORT user=postgres"
+# The fault suite runs PostgreSQL clusters of its own.
+export CONSENTD_PG_BINDIR=$(pg_bindir)
 
 log "running tests"
 ctest --test-dir "$BUILD_DIR" --output-on-failure -j 2 --timeout 300 "$@"
