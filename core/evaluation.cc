@@ -4,6 +4,13 @@
 
 namespace consentd {
 
+absl::Duration DecisionTtl(const EvaluationContext& ctx,
+                           const Category& category, bool granted) {
+  const int64_t seconds =
+      granted ? category.grant_ttl_seconds : category.refusal_ttl_seconds;
+  return seconds > 0 ? absl::Seconds(seconds) : ctx.consent_ttl;
+}
+
 CategoryVerdict EvaluateCategory(const EvaluationContext& ctx,
                                  const SubjectState& subject,
                                  const CompiledPolicy::CategoryInfo& category) {
@@ -20,7 +27,8 @@ CategoryVerdict EvaluateCategory(const EvaluationContext& ctx,
   Reason no_valid_decision = Reason::kNoDecision;
   v.state = CategoryStateKind::kNotDecided;
   if (const CategoryChoice* choice = subject.Find(category.key)) {
-    const absl::Time expires_at = choice->decided_at + ctx.consent_ttl;
+    const absl::Time expires_at =
+        choice->decided_at + DecisionTtl(ctx, *category.def, choice->granted);
     if (choice->policy_seq < category.reconsent_floor_seq) {
       no_valid_decision = Reason::kReconsentRequired;
       v.state = CategoryStateKind::kReconsentRequired;
@@ -116,6 +124,27 @@ ConsentSummary Summarize(const EvaluationContext& ctx,
     summary.categories.push_back(v);
   }
   return summary;
+}
+
+}  // namespace consentd
+
+namespace consentd {
+
+std::vector<std::pair<std::string, bool>> ConsentModeSignals(
+    const CompiledPolicy& policy, const ConsentSummary& summary) {
+  std::vector<std::pair<std::string, bool>> signals;
+  for (const char* signal : kConsentModeSignals) {
+    bool named = false, granted = true;
+    for (size_t i = 0; i < policy.categories().size(); ++i) {
+      const std::vector<std::string>& own =
+          policy.categories()[i].def->consent_mode_signals;
+      if (std::find(own.begin(), own.end(), signal) == own.end()) continue;
+      named = true;
+      granted = granted && summary.categories[i].allowed;
+    }
+    if (named) signals.emplace_back(signal, granted);
+  }
+  return signals;
 }
 
 }  // namespace consentd

@@ -5,6 +5,8 @@
 #define CONSENTD_CORE_EVALUATION_H_
 
 #include <cstdint>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/string_view.h"
@@ -74,6 +76,11 @@ struct CookieVerdict {
   int64_t max_age_seconds = 0;
 };
 
+// How long a decision for `category` counts: its own grant or refusal TTL,
+// or ctx.consent_ttl when the policy sets none.
+absl::Duration DecisionTtl(const EvaluationContext& ctx,
+                           const Category& category, bool granted);
+
 // The standing of `category` (one of ctx.policy->categories()).
 CategoryVerdict EvaluateCategory(const EvaluationContext& ctx,
                                  const SubjectState& subject,
@@ -101,6 +108,12 @@ struct ConsentSummary {
 };
 ConsentSummary Summarize(const EvaluationContext& ctx,
                          const SubjectState& subject);
+
+// The Google Consent Mode v2 signals of `summary` (made with `policy`), in
+// kConsentModeSignals order: each signal some category names, granted when
+// every category naming it is allowed.
+std::vector<std::pair<std::string, bool>> ConsentModeSignals(
+    const CompiledPolicy& policy, const ConsentSummary& summary);
 
 }  // namespace consentd
 

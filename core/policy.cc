@@ -64,6 +64,32 @@ absl::Status ValidatePolicy(const Policy& policy) {
     problems.Add(ValidateCategoryId(c.id, field + ".id"));
     CheckText(problems, c.display_name, field + ".display_name");
     CheckText(problems, c.description, field + ".description");
+    absl::flat_hash_set<absl::string_view> signals;
+    for (size_t k = 0; k < c.consent_mode_signals.size(); ++k) {
+      const std::string& signal = c.consent_mode_signals[k];
+      const std::string where =
+          absl::StrCat(field, ".consent_mode_signals[", k, "]");
+      if (std::find_if(std::begin(kConsentModeSignals),
+                       std::end(kConsentModeSignals), [&](const char* known) {
+                         return signal == known;
+                       }) == std::end(kConsentModeSignals)) {
+        problems.Add(absl::StrCat(where, ": ", Quoted(signal),
+                                  " is not a Consent Mode v2 signal"));
+      } else if (!signals.insert(signal).second) {
+        problems.Add(absl::StrCat(where, ": duplicate ", Quoted(signal)));
+      }
+    }
+    for (const auto& [ttl, name] :
+         {std::pair{c.grant_ttl_seconds, "grant_ttl_seconds"},
+          std::pair{c.refusal_ttl_seconds, "refusal_ttl_seconds"}}) {
+      if (ttl < 0 || ttl > kMaxDecisionTtlSeconds) {
+        problems.Add(absl::StrCat(field, ".", name, ": must be between 0 and ",
+                                  kMaxDecisionTtlSeconds, " seconds"));
+      } else if (ttl != 0 && c.required) {
+        problems.Add(absl::StrCat(field, ".", name,
+                                  ": a required category takes no decisions"));
+      }
+    }
     if (c.required && c.gpc_opt_out) {
       problems.Add(absl::StrCat(field, ": a required category cannot be ",
                                 "gpc_opt_out (it can never be refused)"));

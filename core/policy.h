@@ -38,7 +38,22 @@ struct Category {
   std::string description;
   bool required = false;
   bool gpc_opt_out = false;
+  // Google Consent Mode v2 signals this category controls
+  // (kConsentModeSignals).
+  std::vector<std::string> consent_mode_signals;
+  // How long a grant / a refusal counts; 0: the server's default TTL.
+  int64_t grant_ttl_seconds = 0;
+  int64_t refusal_ttl_seconds = 0;
 };
+
+// The signals of Google Consent Mode v2, in the order they are reported.
+inline constexpr const char* kConsentModeSignals[] = {
+    "ad_storage",        "ad_user_data",          "ad_personalization",
+    "analytics_storage", "functionality_storage", "personalization_storage",
+    "security_storage"};
+
+// Longest a per-category decision lifetime may be.
+inline constexpr int64_t kMaxDecisionTtlSeconds = 10LL * 366 * 24 * 3600;
 
 struct Cookie {
   // Exact name or a glob with '*'. Case-sensitive.

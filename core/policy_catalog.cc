@@ -94,4 +94,14 @@ const CompiledPolicy* PolicyHistory::FindBySeq(int64_t seq) const {
   return it != policies_.end() && (*it)->seq() == seq ? it->get() : nullptr;
 }
 
+const CompiledPolicy* PolicyHistory::AsOf(absl::Time t) const {
+  // Publish order is also time order (publishes are serialized).
+  const CompiledPolicy* found = nullptr;
+  for (const auto& p : policies_) {
+    if (p->published_at() > t) break;
+    found = p.get();
+  }
+  return found;
+}
+
 }  // namespace consentd

@@ -117,6 +117,9 @@ class PolicyHistory {
   const CompiledPolicy* Find(absl::string_view version) const;
   // The policy with publish order `seq`, or nullptr.
   const CompiledPolicy* FindBySeq(int64_t seq) const;
+  // The policy that was current at `t`: the last one published at or
+  // before `t`, or nullptr when none was.
+  const CompiledPolicy* AsOf(absl::Time t) const;
   // All policies, oldest first.
   const std::vector<std::unique_ptr<CompiledPolicy>>& all() const {
     return policies_;

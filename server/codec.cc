@@ -45,9 +45,17 @@ Policy PolicyFromProto(const consent::v1::Policy& proto) {
   Policy policy;
   policy.version = proto.version();
   for (const consent::v1::Category& c : proto.categories()) {
-    policy.categories.push_back(Category{c.id(), c.display_name(),
-                                         c.description(), c.required(),
-                                         c.gpc_opt_out()});
+    Category category;
+    category.id = c.id();
+    category.display_name = c.display_name();
+    category.description = c.description();
+    category.required = c.required();
+    category.gpc_opt_out = c.gpc_opt_out();
+    category.consent_mode_signals.assign(c.consent_mode_signals().begin(),
+                                         c.consent_mode_signals().end());
+    category.grant_ttl_seconds = c.grant_ttl_seconds();
+    category.refusal_ttl_seconds = c.refusal_ttl_seconds();
+    policy.categories.push_back(std::move(category));
   }
   for (const consent::v1::Cookie& k : proto.cookies()) {
     policy.cookies.push_back(Cookie{k.name(), k.category(), k.purpose(),

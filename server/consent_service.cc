@@ -71,11 +71,11 @@ void FillCheck(const EvaluationContext& eval, const SubjectState& subject,
 
 }  // namespace
 
-EvaluationContext ConsentServiceImpl::Evaluation(const PolicySnapshot& policies,
+EvaluationContext ConsentServiceImpl::Evaluation(const Basis& basis,
                                                  const std::string& region,
                                                  bool gpc) const {
-  return EvaluationContext{policies.current(), ctx_.regions->Lookup(region),
-                           gpc, ctx_.clock->Now(), ctx_.consent_ttl};
+  return EvaluationContext{basis.policy, ctx_.regions->Lookup(region), gpc,
+                           basis.now, ctx_.consent_ttl};
 }
 
 absl::StatusOr<SubjectState> ConsentServiceImpl::ReadThrough(
@@ -109,13 +109,13 @@ void ConsentServiceImpl::WithSubject(const Call& call, Snapshot snapshot,
                    [&](const SubjectState& s) { cached = s; });
   if (cached && cached->consent_version >= query.min_version) {
     ctx_.metrics->CountCacheHit();
-    call.Finish(std::move(answer)(*cached, *snapshot));
+    call.Finish(std::move(answer)(*cached, Current(*snapshot)));
     return;
   }
   if (query.independent && query.min_version == 0 && ctx_.cache->Trusted()) {
     // Nothing about the subject can change the answer: no database. (While
     // the cache is not trusted, policies may be stale too: read through.)
-    call.Finish(std::move(answer)(SubjectState(), *snapshot));
+    call.Finish(std::move(answer)(SubjectState(), Current(*snapshot)));
     return;
   }
   ctx_.metrics->CountCacheMiss();
@@ -151,6 +151,64 @@ void ConsentServiceImpl::WithSubject(const Call& call, Snapshot snapshot,
   if (!queued.ok()) reads_.Finish(subject, queued);
 }
 
+void ConsentServiceImpl::WithPastSubject(const Call& call, std::string subject,
+                                         std::optional<absl::Time> as_of,
+                                         std::string policy_version,
+                                         Answer answer) {
+  const absl::Time now = ctx_.clock->Now();
+  if (as_of && *as_of > now) {
+    call.Fail(absl::InvalidArgumentError(
+        absl::StrCat("as_of is in the future (", absl::FormatTime(*as_of),
+                     "; it is ", absl::FormatTime(now), " here)")));
+    return;
+  }
+  absl::Status queued =
+      ctx_.work->Submit([this, call, now, subject = std::move(subject), as_of,
+                         policy_version = std::move(policy_version),
+                         answer = std::move(answer)]() mutable {
+        // Policies published elsewhere count too.
+        absl::StatusOr<Snapshot> policies =
+            policy_version.empty() ? ([&]() -> absl::StatusOr<Snapshot> {
+              if (absl::Status s = ctx_.policies->RefreshIfChanged(); !s.ok()) {
+                return s;
+              }
+              return ctx_.policies->Get();
+            })()
+                                   : ctx_.policies->FindVersion(policy_version);
+        if (!policies.ok()) {
+          call.Finish(
+              ToGrpcStatus(absl::IsNotFound(policies.status())
+                               ? absl::InvalidArgumentError(absl::StrCat(
+                                     "policy_version \"", policy_version,
+                                     "\" is not a published policy"))
+                               : policies.status()));
+          return;
+        }
+        const PolicyHistory& history = *(*policies)->history;
+        const CompiledPolicy* policy = !policy_version.empty()
+                                           ? history.Find(policy_version)
+                                       : as_of ? history.AsOf(*as_of)
+                                               : history.current();
+        if (policy == nullptr) {
+          call.Finish(ToGrpcStatus(absl::FailedPreconditionError(
+              absl::StrCat("no cookie policy had been published by as_of (",
+                           absl::FormatTime(*as_of), ")"))));
+          return;
+        }
+        const absl::Time deadline = CallDeadline(*call.context());
+        absl::StatusOr<SubjectState> state =
+            as_of ? ctx_.store->LoadSubjectAsOf(subject, *as_of, deadline)
+                  : ctx_.store->LoadSubject(subject, deadline);
+        if (!state.ok()) {
+          call.Finish(ToGrpcStatus(state.status()));
+          return;
+        }
+        call.Finish(std::move(answer)(
+            *state, Basis{**policies, policy, as_of.value_or(now)}));
+      });
+  if (!queued.ok()) call.Fail(queued);
+}
+
 void ConsentServiceImpl::AnswerWithState(
     const Call& call, const PolicySnapshot& snapshot, const SubjectQuery& query,
     Answer answer, const absl::StatusOr<SubjectState>& state) {
@@ -158,7 +216,7 @@ void ConsentServiceImpl::AnswerWithState(
     if (query.independent && !absl::IsCancelled(state.status())) {
       // Necessary and unknown cookies answer even without PostgreSQL, with
       // the policy this replica has.
-      call.Finish(std::move(answer)(SubjectState(), snapshot));
+      call.Finish(std::move(answer)(SubjectState(), Current(snapshot)));
     } else {
       call.Finish(ToGrpcStatus(state.status()));
     }
@@ -168,7 +226,7 @@ void ConsentServiceImpl::AnswerWithState(
         " but the subject's latest version is ", state->consent_version))));
   } else {
     // The read-through may have loaded a newer policy: answer with it.
-    call.Finish(std::move(answer)(*state, *ctx_.policies->Get()));
+    call.Finish(std::move(answer)(*state, Current(*ctx_.policies->Get())));
   }
 }
 
@@ -185,19 +243,25 @@ grpc::ServerUnaryReactor* ConsentServiceImpl::CheckCookie(
   absl::StatusOr<Snapshot> snapshot = CurrentPolicy(ctx_.policies);
   if (!snapshot.ok()) return call.Fail(snapshot.status());
 
+  std::optional<absl::Time> as_of;
+  if (req.has_as_of()) as_of = FromTimestamp(req.as_of());
   SubjectQuery query{
       std::move(*req.mutable_subject_id()), req.min_consent_version(),
       SubjectIndependent(*(*snapshot)->current(), req.cookie_name())};
   Answer answer = [this, req = std::move(req), response](
-                      const SubjectState& subject,
-                      const PolicySnapshot& policies) {
-    const EvaluationContext eval =
-        Evaluation(policies, req.region(), req.gpc());
+                      const SubjectState& subject, const Basis& basis) {
+    const EvaluationContext eval = Evaluation(basis, req.region(), req.gpc());
     consent::v1::CheckCookieResponse out;
     FillCheck(eval, subject, req.cookie_name(), ctx_.metrics, &out);
     return SerializeResponse(out, response);
   };
-  WithSubject(call, *std::move(snapshot), std::move(query), std::move(answer));
+  if (as_of) {
+    WithPastSubject(call, std::move(query.subject_id), as_of, "",
+                    std::move(answer));
+  } else {
+    WithSubject(call, *std::move(snapshot), std::move(query),
+                std::move(answer));
+  }
   return call.reactor();
 }
 
@@ -214,6 +278,8 @@ grpc::ServerUnaryReactor* ConsentServiceImpl::CheckCookies(
   absl::StatusOr<Snapshot> snapshot = CurrentPolicy(ctx_.policies);
   if (!snapshot.ok()) return call.Fail(snapshot.status());
 
+  std::optional<absl::Time> as_of;
+  if (req.has_as_of()) as_of = FromTimestamp(req.as_of());
   const CompiledPolicy& current = *(*snapshot)->current();
   SubjectQuery query{
       std::move(*req.mutable_subject_id()), req.min_consent_version(),
@@ -222,10 +288,8 @@ grpc::ServerUnaryReactor* ConsentServiceImpl::CheckCookies(
                     return SubjectIndependent(current, name);
                   })};
   Answer answer = [this, req = std::move(req), response](
-                      const SubjectState& subject,
-                      const PolicySnapshot& policies) {
-    const EvaluationContext eval =
-        Evaluation(policies, req.region(), req.gpc());
+                      const SubjectState& subject, const Basis& basis) {
+    const EvaluationContext eval = Evaluation(basis, req.region(), req.gpc());
     consent::v1::CheckCookiesResponse out;
     out.mutable_results()->Reserve(req.cookie_names_size());
     for (const std::string& name : req.cookie_names()) {
@@ -233,7 +297,13 @@ grpc::ServerUnaryReactor* ConsentServiceImpl::CheckCookies(
     }
     return SerializeResponse(out, response);
   };
-  WithSubject(call, *std::move(snapshot), std::move(query), std::move(answer));
+  if (as_of) {
+    WithPastSubject(call, std::move(query.subject_id), as_of, "",
+                    std::move(answer));
+  } else {
+    WithSubject(call, *std::move(snapshot), std::move(query),
+                std::move(answer));
+  }
   return call.reactor();
 }
 
@@ -334,18 +404,20 @@ grpc::ServerUnaryReactor* ConsentServiceImpl::GetConsent(
   absl::StatusOr<Snapshot> snapshot = CurrentPolicy(ctx_.policies);
   if (!snapshot.ok()) return call.Fail(snapshot.status());
 
+  std::optional<absl::Time> as_of;
+  if (req.has_as_of()) as_of = FromTimestamp(req.as_of());
+  std::string policy_version = req.policy_version();
   SubjectQuery query{std::move(*req.mutable_subject_id()),
                      req.min_consent_version(), /*independent=*/false};
   Answer answer = [this, req = std::move(req), response](
-                      const SubjectState& subject,
-                      const PolicySnapshot& latest) {
-    const EvaluationContext eval = Evaluation(latest, req.region(), req.gpc());
+                      const SubjectState& subject, const Basis& basis) {
+    const EvaluationContext eval = Evaluation(basis, req.region(), req.gpc());
     const ConsentSummary summary = Summarize(eval, subject);
     consent::v1::GetConsentResponse out;
     out.set_consent_version(subject.consent_version);
     if (subject.consent_version > 0) {
       if (const CompiledPolicy* p =
-              latest.history->FindBySeq(subject.latest_policy_seq)) {
+              basis.policies.history->FindBySeq(subject.latest_policy_seq)) {
         out.set_policy_version(p->version());
       }
       SetTimestamp(subject.latest_decided_at, out.mutable_decided_at());
@@ -367,9 +439,19 @@ grpc::ServerUnaryReactor* ConsentServiceImpl::GetConsent(
       SetTimestamp(summary.earliest_expiry, out.mutable_expires_at());
     }
     out.set_current_policy_version(eval.policy->version());
+    for (const auto& [signal, granted] :
+         ConsentModeSignals(*eval.policy, summary)) {
+      (*out.mutable_consent_mode_signals())[signal] = granted;
+    }
     return SerializeResponse(out, response);
   };
-  WithSubject(call, *std::move(snapshot), std::move(query), std::move(answer));
+  if (as_of || !policy_version.empty()) {
+    WithPastSubject(call, std::move(query.subject_id), as_of,
+                    std::move(policy_version), std::move(answer));
+  } else {
+    WithSubject(call, *std::move(snapshot), std::move(query),
+                std::move(answer));
+  }
   return call.reactor();
 }
 

@@ -4,6 +4,7 @@
 #ifndef CONSENTD_SERVER_CONSENT_SERVICE_H_
 #define CONSENTD_SERVER_CONSENT_SERVICE_H_
 
+#include <optional>
 #include <string>
 
 #include "absl/functional/any_invocable.h"
@@ -53,15 +54,34 @@ class ConsentServiceImpl final : public ConsentServiceBase {
   // at version >= min_version is known: inline on a cache hit, otherwise on
   // the work queue after reading PostgreSQL (which fills the cache).
   // `snapshot` is the policy snapshot `query.independent` was decided with.
-  using Answer = absl::AnyInvocable<grpc::Status(const SubjectState&,
-                                                 const PolicySnapshot&) &&>;
+  // What an answer is evaluated against: a policy of `policies` at a time.
+  struct Basis {
+    const PolicySnapshot& policies;
+    const CompiledPolicy* policy;  // Not null.
+    absl::Time now;
+  };
+  using Answer =
+      absl::AnyInvocable<grpc::Status(const SubjectState&, const Basis&) &&>;
   void WithSubject(const Call& call,
                    std::shared_ptr<const PolicySnapshot> snapshot,
                    SubjectQuery query, Answer answer);
 
-  // The context to answer with now, under `policies`' current policy.
-  EvaluationContext Evaluation(const PolicySnapshot& policies,
-                               const std::string& region, bool gpc) const;
+  // The evaluation context of `basis` for a region and GPC signal.
+  EvaluationContext Evaluation(const Basis& basis, const std::string& region,
+                               bool gpc) const;
+  // Now, under `policies`' current policy.
+  Basis Current(const PolicySnapshot& policies) const {
+    return Basis{policies, policies.current(), ctx_.clock->Now()};
+  }
+
+  // Finishes the call with answer(state, basis) for the past or another
+  // policy: the subject's state as of `as_of` (from its append-only
+  // decisions; nullopt: the current state) under `policy_version` (empty:
+  // the policy current at as_of, or now). On the work queue: it reads
+  // PostgreSQL, never the cache.
+  void WithPastSubject(const Call& call, std::string subject,
+                       std::optional<absl::Time> as_of,
+                       std::string policy_version, Answer answer);
 
   // Finishes `call` with answer(state) once `state` was read for `query`.
   void AnswerWithState(const Call& call, const PolicySnapshot& snapshot,

@@ -50,8 +50,12 @@ ABSL_FLAG(int64_t, min_consent_version, 0,
 ABSL_FLAG(std::string, source, "api",
           "record: banner, preferences_center, api, support or import.");
 ABSL_FLAG(std::string, policy_version, "",
-          "record: the policy the subject saw (default: the current one).");
+          "record: the policy the subject saw (default: the current one); "
+          "get: evaluate under this policy instead of the current one.");
 ABSL_FLAG(std::string, idempotency_key, "", "record: idempotency key.");
+ABSL_FLAG(std::string, as_of, "",
+          "check, get: answer as of this time (2026-03-01 or "
+          "2026-03-01T12:00:00Z), from the decisions and the policy of then.");
 ABSL_FLAG(int64_t, expected_version, 0,
           "record: fail with ABORTED unless the subject is at this version.");
 ABSL_FLAG(
@@ -88,11 +92,15 @@ constexpr char kUsage[] = R"(a command-line client for consentd.
 Usage: consentctl [flags] COMMAND ARGS...
 
   check SUBJECT COOKIE [COOKIE...]   may these cookies be set? (exit 0: all
-                                     allowed, 1: some denied)
+                                     allowed, 1: some denied; --as_of T:
+                                     what the answer was then)
   record SUBJECT CATEGORY=true|false [...]
                                      record a decision (yes/no and 1/0 work
                                      too)
-  get SUBJECT                        the subject's state per category
+  get SUBJECT                        the subject's state per category, and
+                                     its Google Consent Mode signals
+                                     (--as_of T: then; --policy_version V:
+                                     under another policy)
   policy publish FILE                publish a policy (protobuf JSON)
   policy get [VERSION]               print a policy (default: current)
   policy list                        list published policies
@@ -108,6 +116,7 @@ Examples:
   consentctl record user-42 statistics=true marketing=false
   consentctl check user-42 ia_stats_events refreshToken
   consentctl --region=US-CA --gpc check user-42 ia_mkt_source
+  consentctl --as_of=2026-03-01 check user-42 ia_mkt_source
 
 Connection: --addr (or CONSENTD_ADDR, default localhost:50051) and --token
 (or CONSENTD_TOKEN: the token itself, without "Bearer"); TLS with --tls_ca.
@@ -269,6 +278,24 @@ void PrintCheck(const std::string& cookie,
             << " policy=" << r.policy_version() << "\n";
 }
 
+absl::StatusOr<absl::Time> ParseWhen(const std::string& text);
+
+// Sets `out` from --as_of when given; false (after printing why) when it
+// does not parse.
+bool AsOfFlag(google::protobuf::Timestamp* out, bool* set) {
+  *set = false;
+  const std::string text = absl::GetFlag(FLAGS_as_of);
+  if (text.empty()) return true;
+  absl::StatusOr<absl::Time> t = ParseWhen(text);
+  if (!t.ok()) {
+    Usage(absl::StrCat("--as_of: ", t.status().message()));
+    return false;
+  }
+  SetTimestamp(*t, out);
+  *set = true;
+  return true;
+}
+
 int Check(Client& client, const std::vector<char*>& args) {
   if (args.size() < 3) return Usage("check needs SUBJECT and COOKIE");
   grpc::ClientContext context;
@@ -279,6 +306,9 @@ int Check(Client& client, const std::vector<char*>& args) {
   request.set_region(absl::GetFlag(FLAGS_region));
   request.set_gpc(absl::GetFlag(FLAGS_gpc));
   request.set_min_consent_version(absl::GetFlag(FLAGS_min_consent_version));
+  bool as_of = false;
+  if (!AsOfFlag(request.mutable_as_of(), &as_of)) return kExitUsage;
+  if (!as_of) request.clear_as_of();
   consent::v1::CheckCookiesResponse response;
   grpc::Status status;
   if (request.cookie_names_size() == 1) {
@@ -290,6 +320,7 @@ int Check(Client& client, const std::vector<char*>& args) {
     one.set_region(request.region());
     one.set_gpc(request.gpc());
     one.set_min_consent_version(request.min_consent_version());
+    if (request.has_as_of()) *one.mutable_as_of() = request.as_of();
     status =
         client.consent().CheckCookie(&context, one, response.add_results());
   } else {
@@ -395,6 +426,10 @@ int Get(Client& client, const std::vector<char*>& args) {
   request.set_region(absl::GetFlag(FLAGS_region));
   request.set_gpc(absl::GetFlag(FLAGS_gpc));
   request.set_min_consent_version(absl::GetFlag(FLAGS_min_consent_version));
+  request.set_policy_version(absl::GetFlag(FLAGS_policy_version));
+  bool as_of = false;
+  if (!AsOfFlag(request.mutable_as_of(), &as_of)) return kExitUsage;
+  if (!as_of) request.clear_as_of();
   consent::v1::GetConsentResponse r;
   grpc::Status status = client.consent().GetConsent(&context, request, &r);
   if (!status.ok()) return Failed(status);
@@ -432,6 +467,19 @@ int Get(Client& client, const std::vector<char*>& args) {
     if (c.has_decided_at())
       std::cout << " decided " << FormatTime(c.decided_at());
     std::cout << "\n";
+  }
+  if (!r.consent_mode_signals().empty()) {
+    // In the order of Google's documentation, not the map's.
+    std::vector<std::string> signals;
+    for (const char* name : {"ad_storage", "ad_user_data", "ad_personalization",
+                             "analytics_storage", "functionality_storage",
+                             "personalization_storage", "security_storage"}) {
+      auto it = r.consent_mode_signals().find(name);
+      if (it == r.consent_mode_signals().end()) continue;
+      signals.push_back(
+          absl::StrCat(name, "=", it->second ? "granted" : "denied"));
+    }
+    std::cout << "consent mode: " << absl::StrJoin(signals, " ") << "\n";
   }
   return 0;
 }

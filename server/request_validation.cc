@@ -26,6 +26,24 @@ absl::Status ValidateSubjectQuery(const std::string& subject_id,
   return absl::OkStatus();
 }
 
+// as_of, when set: a valid time, and not asked together with
+// min_consent_version (which asks for the newest state).
+absl::Status ValidateAsOf(bool has_as_of, const google::protobuf::Timestamp& t,
+                          int64_t min_consent_version) {
+  if (!has_as_of) return absl::OkStatus();
+  // 0001-01-01 .. 9999-12-31, as the protobuf JSON mapping allows.
+  if (t.seconds() < -62135596800 || t.seconds() > 253402300799 ||
+      t.nanos() < 0 || t.nanos() > 999999999) {
+    return absl::InvalidArgumentError("as_of is not a valid time");
+  }
+  if (min_consent_version != 0) {
+    return absl::InvalidArgumentError(
+        "as_of and min_consent_version cannot be combined: "
+        "min_consent_version asks for the newest state");
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 std::optional<std::string> CanonicalIp(const std::string& ip) {
@@ -97,6 +115,11 @@ absl::Status ValidateRequest(const consent::v1::CheckCookieRequest& r) {
       !s.ok()) {
     return s;
   }
+  if (absl::Status s =
+          ValidateAsOf(r.has_as_of(), r.as_of(), r.min_consent_version());
+      !s.ok()) {
+    return s;
+  }
   return ValidateIdentifier(r.cookie_name(), "cookie_name",
                             kMaxCookieNameBytes);
 }
@@ -104,6 +127,11 @@ absl::Status ValidateRequest(const consent::v1::CheckCookieRequest& r) {
 absl::Status ValidateRequest(const consent::v1::CheckCookiesRequest& r) {
   if (absl::Status s = ValidateSubjectQuery(r.subject_id(), r.region(),
                                             r.min_consent_version());
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s =
+          ValidateAsOf(r.has_as_of(), r.as_of(), r.min_consent_version());
       !s.ok()) {
     return s;
   }
@@ -128,8 +156,28 @@ absl::Status ValidateRequest(const consent::v1::CheckCookiesRequest& r) {
 }
 
 absl::Status ValidateRequest(const consent::v1::GetConsentRequest& r) {
-  return ValidateSubjectQuery(r.subject_id(), r.region(),
-                              r.min_consent_version());
+  if (absl::Status s = ValidateSubjectQuery(r.subject_id(), r.region(),
+                                            r.min_consent_version());
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s =
+          ValidateAsOf(r.has_as_of(), r.as_of(), r.min_consent_version());
+      !s.ok()) {
+    return s;
+  }
+  if (!r.policy_version().empty()) {
+    if (absl::Status s =
+            ValidatePolicyVersion(r.policy_version(), "policy_version");
+        !s.ok()) {
+      return s;
+    }
+    if (r.min_consent_version() != 0) {
+      return absl::InvalidArgumentError(
+          "policy_version and min_consent_version cannot be combined");
+    }
+  }
+  return absl::OkStatus();
 }
 
 // Checks the choices against the policy they were made under.

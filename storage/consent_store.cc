@@ -169,6 +169,21 @@ absl::StatusOr<SubjectState> ConsentStore::LoadSubject(
   return state;
 }
 
+absl::StatusOr<SubjectState> ConsentStore::LoadSubjectAsOf(
+    absl::string_view subject_id, absl::Time as_of, absl::Time deadline) {
+  SubjectState state;
+  absl::Status status = db_->Read(
+      "load subject as of",
+      [&](pqxx::transaction_base& tx) {
+        state = SubjectFromRows(Exec(*db_, tx, kLoadSubjectAsOf,
+                                     std::string(subject_id), SqlTime(as_of)));
+        return absl::OkStatus();
+      },
+      deadline);
+  if (!status.ok()) return status;
+  return state;
+}
+
 absl::StatusOr<RecordOutcome> ConsentStore::RecordDecision(
     const Decision& d, absl::Time deadline) {
   const BatchEntry batch[] = {{&d, deadline}};

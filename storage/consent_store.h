@@ -82,6 +82,12 @@ class ConsentStore {
       absl::string_view subject_id,
       absl::Time deadline = absl::InfiniteFuture());
 
+  // The subject's state at `as_of`, from the decisions recorded by then;
+  // version 0 and no choices when it had none (or has been erased since).
+  absl::StatusOr<SubjectState> LoadSubjectAsOf(
+      absl::string_view subject_id, absl::Time as_of,
+      absl::Time deadline = absl::InfiniteFuture());
+
   // Records `decision` (validated by the caller against its policy) as the
   // subject's next version, with its standing choices, in one transaction;
   // returns only after the commit. The decision's time is

@@ -43,6 +43,23 @@ const Statement kStatements[] = {
     // columns when the subject has none); no row for an unknown subject.
     {kLoadSubject, "SELECT " SUBJECT_STATE_COLUMNS " FROM " SUBJECT_STATE_FROM
                    " WHERE s.subject_id = $1"},
+    // $1 subject, $2 a time: the subject's state then, rebuilt from the
+    // append-only decisions recorded by then, in the rows of kLoadSubject
+    // (no row when it had none). A category's standing choice is the one of
+    // the latest decision naming it.
+    {kLoadSubjectAsOf,
+     "WITH d AS (SELECT d.consent_version, p.seq, d.recorded_at, d.choices "
+     "FROM decisions d JOIN policies p ON p.version = d.policy_version "
+     "WHERE d.subject_id = $1 AND d.recorded_at <= $2::timestamptz), "
+     "latest AS (SELECT * FROM d ORDER BY consent_version DESC LIMIT 1), "
+     "standing AS (SELECT DISTINCT ON (c.key) c.key, c.value::boolean AS "
+     "granted, d.seq, d.recorded_at FROM d, jsonb_each_text(d.choices) AS c "
+     "ORDER BY c.key, d.consent_version DESC) "
+     "SELECT l.consent_version, l.seq, " MICROS(
+         "l.recorded_at") ", "
+                          "st.key, st.granted, st.seq, " MICROS(
+                              "st.recorded_at") " FROM latest l LEFT JOIN "
+                                                "standing st ON true"},
     // $1 a batch of decisions as JSON; see migrations/V003 for its fields and
     // the rows it answers. From column 2 on, a written decision's rows are
     // those of kLoadSubject: the subject's state after it.

@@ -26,6 +26,7 @@ inline constexpr char kLockPolicies[] = "lock_policies";
 inline constexpr char kLoadPolicies[] = "load_policies";
 inline constexpr char kLatestPolicySeq[] = "latest_policy_seq";
 inline constexpr char kLoadSubject[] = "load_subject";
+inline constexpr char kLoadSubjectAsOf[] = "load_subject_as_of";
 inline constexpr char kRecordDecisions[] = "record_decisions";
 inline constexpr char kDecisionByKey[] = "decision_by_key";
 inline constexpr char kNotifyChange[] = "notify_change";

@@ -70,6 +70,8 @@ expect_output "invalid policy file" 2 "categories\[0\]\.id" "$CONSENTD" --databa
 start
 expect_output "necessary cookie" 0 "refreshToken: allowed .*reason=NECESSARY max_age=604800s" \
   ctl check visitor-1 refreshToken
+# consentd answers: its bootstrap policy is published. No decision yet.
+STARTED=$(date -u +%Y-%m-%dT%H:%M:%S.%NZ)
 expect_output "no decision" 1 "ia_stats_events: denied .*reason=NO_DECISION" \
   ctl check visitor-1 ia_stats_events
 expect_output "record" 0 "recorded consent_version=1 policy=2026-01-12" \
@@ -79,6 +81,11 @@ expect_output "granted" 0 "ia_stats_events: allowed .*reason=GRANTED max_age=259
 expect_output "denied" 1 "ia_mkt_source: denied .*reason=DENIED" \
   ctl check visitor-1 ia_mkt_source
 expect_output "get" 0 "statistics: GRANTED" ctl get visitor-1
+expect_output "consent mode" 0 "consent mode: ad_storage=denied .*analytics_storage=granted .*security_storage=granted" \
+  ctl get visitor-1
+expect_output "as of the start" 1 "ia_stats_events: denied .*reason=NO_DECISION .*consent_version=0" \
+  ctl --as_of="$STARTED" check visitor-1 ia_stats_events
+expect_output "as of a bad time" 2 "as_of" ctl --as_of=yesterday check visitor-1 ia_stats_events
 expect_output "refuse necessary" 3 "INVALID_ARGUMENT: choices: \"necessary\"" \
   ctl record visitor-1 necessary=false
 expect_output "usage" 2 "not CATEGORY=true" ctl record visitor-1 statistics=maybe

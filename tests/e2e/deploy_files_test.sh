@@ -41,9 +41,9 @@ node "$NPM_DIR/validate_manifests.js" "$DEPLOY/kubernetes" || fail "Kubernetes s
   fs.writeFileSync("secret-audit.keys", secret["audit.keys"]);
 ' "$DEPLOY/kubernetes/consentd.yaml") || fail "cannot read the ConfigMap and Secret"
 cmp -s "$NPM_DIR/cm-policy.json" "$SRC/config/policies/2026-01-12.json" \
-  || fail "the ConfigMap's policy.json differs from config/policies/2026-01-12.json"
+  || fail "the ConfigMap's policy.json differs from config/policies/2026-01-12.json (run deploy/kubernetes/sync-config.sh)"
 cmp -s "$NPM_DIR/cm-regions.txt" "$SRC/config/regions.txt" \
-  || fail "the ConfigMap's regions.txt differs from config/regions.txt"
+  || fail "the ConfigMap's regions.txt differs from config/regions.txt (run deploy/kubernetes/sync-config.sh)"
 echo "admin ci $(printf x | sha256sum | cut -d' ' -f1)" >"$NPM_DIR/valid-tokens"
 for f in tokens audit.keys; do
   tokens="$NPM_DIR/secret-tokens"; extra=()

@@ -273,5 +273,93 @@ TEST_F(EvaluationTest, SummaryReportsStatesAndBanner) {
   EXPECT_FALSE(all.banner_required);
 }
 
+TEST(EvaluationLifetimes, GrantsAndRefusalsMayCountForDifferentTimes) {
+  Policy p = SmallPolicy();
+  p.categories[3].refusal_ttl_seconds = 30 * 86400;  // marketing
+  p.categories[2].grant_ttl_seconds = 90 * 86400;    // statistics
+  auto history = History({p});
+  const CompiledPolicy* policy = history->current();
+  auto ctx = [&](absl::Time now, Regime regime) {
+    return EvaluationContext{policy, regime, false, now, 365 * kDay};
+  };
+  CategoryInterner& interner = CategoryInterner::Global();
+  SubjectState s;
+  s.consent_version = 1;
+  s.latest_policy_seq = policy->seq();
+  s.latest_decided_at = kT0;
+  s.choices = {
+      CategoryChoice{interner.Intern("marketing"), false, policy->seq(), kT0},
+      CategoryChoice{interner.Intern("statistics"), true, policy->seq(), kT0},
+      CategoryChoice{interner.Intern("preferences"), false, policy->seq(),
+                     kT0}};
+  // A refusal of marketing counts 30 days: then the regime answers again.
+  EXPECT_EQ(
+      EvaluateCookie(ctx(kT0 + 29 * kDay, Regime::kOptOut), s, "ia_mkt_source")
+          .reason,
+      Reason::kDenied);
+  const CookieVerdict after =
+      EvaluateCookie(ctx(kT0 + 30 * kDay, Regime::kOptOut), s, "ia_mkt_source");
+  EXPECT_TRUE(after.allowed);
+  EXPECT_EQ(after.reason, Reason::kExpired);
+  EXPECT_EQ(
+      EvaluateCookie(ctx(kT0 + 30 * kDay, Regime::kOptIn), s, "ia_mkt_source")
+          .reason,
+      Reason::kExpired);
+  // A grant of statistics counts 90 days, and bounds the cookie's max age.
+  const CookieVerdict stats = EvaluateCookie(
+      ctx(kT0 + 89 * kDay, Regime::kOptIn), s, "ia_stats_events");
+  EXPECT_TRUE(stats.allowed);
+  EXPECT_EQ(stats.max_age_seconds, 86400);
+  EXPECT_EQ(
+      EvaluateCookie(ctx(kT0 + 90 * kDay, Regime::kOptIn), s, "ia_stats_events")
+          .reason,
+      Reason::kExpired);
+  // A category without its own lifetimes keeps the server's.
+  EXPECT_EQ(
+      EvaluateCookie(ctx(kT0 + 364 * kDay, Regime::kOptIn), s, "ia_pref_theme")
+          .reason,
+      Reason::kDenied);
+  EXPECT_EQ(DecisionTtl(ctx(kT0, Regime::kOptIn), p.categories[1], true),
+            365 * kDay);
+}
+
+TEST(EvaluationConsentMode, SignalsFollowTheirCategories) {
+  Policy p = SmallPolicy();
+  p.categories[0].consent_mode_signals = {"security_storage"};
+  p.categories[2].consent_mode_signals = {"analytics_storage"};
+  p.categories[3].consent_mode_signals = {"ad_storage", "ad_user_data"};
+  // A signal named by two categories needs both.
+  p.categories[1].consent_mode_signals = {"ad_user_data",
+                                          "functionality_storage"};
+  auto history = History({p});
+  const CompiledPolicy* policy = history->current();
+  const EvaluationContext ctx{policy, Regime::kOptIn, false, kT0, 365 * kDay};
+  CategoryInterner& interner = CategoryInterner::Global();
+  SubjectState s;
+  s.consent_version = 1;
+  s.latest_policy_seq = policy->seq();
+  s.latest_decided_at = kT0;
+  s.choices = {
+      CategoryChoice{interner.Intern("statistics"), true, policy->seq(), kT0},
+      CategoryChoice{interner.Intern("marketing"), true, policy->seq(), kT0}};
+  const std::vector<std::pair<std::string, bool>> signals =
+      ConsentModeSignals(*policy, Summarize(ctx, s));
+  const std::vector<std::pair<std::string, bool>> expected = {
+      {"ad_storage", true},
+      {"ad_user_data", false},  // preferences is not granted.
+      {"analytics_storage", true},
+      {"functionality_storage", false},
+      {"security_storage", true}};
+  EXPECT_EQ(signals, expected);
+  // A policy that names no signal reports none.
+  auto plain = History({SmallPolicy()});
+  EXPECT_TRUE(ConsentModeSignals(
+                  *plain->current(),
+                  Summarize(EvaluationContext{plain->current(), Regime::kOptIn,
+                                              false, kT0, 365 * kDay},
+                            s))
+                  .empty());
+}
+
 }  // namespace
 }  // namespace consentd

@@ -81,6 +81,41 @@ TEST(ValidatePolicy, ExactlyTheNecessaryCategoryIsRequired) {
   }
 }
 
+TEST(ValidatePolicy, ConsentModeSignalsAndLifetimes) {
+  Policy p = SmallPolicy();
+  p.categories[3].consent_mode_signals = {"ad_storage", "ad_storage",
+                                          "ads_storage"};
+  p.categories[2].grant_ttl_seconds = -1;
+  p.categories[0].refusal_ttl_seconds = 86400;       // necessary takes none
+  p.categories[1].refusal_ttl_seconds = 86400 * 30;  // fine
+  const absl::Status s = ValidatePolicy(p);
+  ASSERT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  for (const char* expected :
+       {"categories[3].consent_mode_signals[1]: duplicate \"ad_storage\"",
+        "categories[3].consent_mode_signals[2]: \"ads_storage\" is not a "
+        "Consent Mode v2 signal",
+        "categories[2].grant_ttl_seconds: must be between 0 and",
+        "categories[0].refusal_ttl_seconds: a required category takes no "
+        "decisions"}) {
+    EXPECT_NE(s.message().find(expected), absl::string_view::npos)
+        << expected << " not in: " << s.message();
+  }
+  EXPECT_EQ(s.message().find("categories[1]"), absl::string_view::npos);
+}
+
+TEST(PolicyHistory, AsOfIsThePolicyCurrentThen) {
+  std::vector<PublishedPolicy> published;
+  const absl::Time t0 = absl::FromUnixSeconds(1767225600);
+  published.push_back({SmallPolicy("a"), 1, t0});
+  published.push_back({SmallPolicy("b"), 2, t0 + absl::Hours(24)});
+  auto history = *PolicyHistory::Build(std::move(published));
+  EXPECT_EQ(history->AsOf(t0 - absl::Seconds(1)), nullptr);
+  EXPECT_EQ(history->AsOf(t0)->version(), "a");
+  EXPECT_EQ(history->AsOf(t0 + absl::Hours(23))->version(), "a");
+  EXPECT_EQ(history->AsOf(t0 + absl::Hours(24))->version(), "b");
+  EXPECT_EQ(history->AsOf(absl::InfiniteFuture())->version(), "b");
+}
+
 TEST(ValidatePolicy, NeedsCategories) {
   Policy p;
   p.version = "v";

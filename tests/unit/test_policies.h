@@ -14,10 +14,19 @@ namespace consentd::testing {
 inline Policy SmallPolicy(const std::string& version = "v1") {
   Policy p;
   p.version = version;
-  p.categories = {{"necessary", "Necessary", "", true, false},
-                  {"preferences", "Preferences", "", false, false},
-                  {"statistics", "Statistics", "", false, false},
-                  {"marketing", "Marketing", "", false, true}};
+  auto category = [](const char* id, const char* name, bool required,
+                     bool gpc_opt_out) {
+    Category c;
+    c.id = id;
+    c.display_name = name;
+    c.required = required;
+    c.gpc_opt_out = gpc_opt_out;
+    return c;
+  };
+  p.categories = {category("necessary", "Necessary", true, false),
+                  category("preferences", "Preferences", false, false),
+                  category("statistics", "Statistics", false, false),
+                  category("marketing", "Marketing", false, true)};
   p.cookies = {
       {"refreshToken", "necessary", "", Lifetime::kFixed, 7 * 86400},
       {"countryCode", "necessary", "", Lifetime::kSession, 0},
