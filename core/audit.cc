@@ -13,6 +13,10 @@ absl::string_view AuditActionName(AuditAction action) {
       return "policy_publish";
     case AuditAction::kErasure:
       return "erasure";
+    case AuditAction::kLink:
+      return "link";
+    case AuditAction::kUnlink:
+      return "unlink";
   }
   return "";
 }
@@ -58,6 +62,39 @@ std::string ErasureAuditPayload(int erasure, int64_t decisions,
                                 int64_t audit_events) {
   return absl::StrCat("{\"erasure\":", erasure, ",\"decisions\":", decisions,
                       ",\"audit_events\":", audit_events, "}");
+}
+
+std::string LinkAuditPayload(absl::string_view account_pseudonym,
+                             MergeRule rule, int64_t consent_version,
+                             const std::vector<StandingChoice>& merged) {
+  std::string out = "{\"account_pseudonym\":";
+  AppendJsonString(out, account_pseudonym);
+  out += ",\"merge_rule\":";
+  AppendJsonString(out, MergeRuleName(rule));
+  absl::StrAppend(&out, ",\"consent_version\":", consent_version,
+                  ",\"merged\":{");
+  for (size_t i = 0; i < merged.size(); ++i) {
+    if (i > 0) out += ",";
+    AppendJsonString(out, merged[i].category);
+    absl::StrAppend(&out,
+                    ":{\"granted\":", merged[i].granted ? "true" : "false",
+                    ",\"policy_version\":");
+    AppendJsonString(out, merged[i].policy_version);
+    out += ",\"decided_at\":";
+    AppendJsonString(out,
+                     absl::FormatTime(absl::RFC3339_full, merged[i].decided_at,
+                                      absl::UTCTimeZone()));
+    out += "}";
+  }
+  out += "}}";
+  return out;
+}
+
+std::string UnlinkAuditPayload(absl::string_view account_pseudonym) {
+  std::string out = "{\"account_pseudonym\":";
+  AppendJsonString(out, account_pseudonym);
+  out += "}";
+  return out;
 }
 
 }  // namespace consentd

@@ -14,6 +14,8 @@ absl::string_view SourceName(ConsentSource source) {
       return "support";
     case ConsentSource::kImport:
       return "import";
+    case ConsentSource::kLink:
+      return "link";
     case ConsentSource::kUnspecified:
       break;
   }

@@ -20,10 +20,12 @@ enum class ConsentSource : uint8_t {
   kApi = 3,
   kSupport = 4,
   kImport = 5,
+  // Made by LinkSubjects, never by a caller.
+  kLink = 6,
 };
 
 // The stored name of a source: "banner", "preferences_center", "api",
-// "support", "import" ("" for kUnspecified).
+// "support", "import", "link" ("" for kUnspecified).
 absl::string_view SourceName(ConsentSource source);
 
 // Keyed hashes of what the caller's request revealed about the subject's

@@ -197,17 +197,9 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* AuditServiceImpl::ExportAuditLog(
     s = absl::InvalidArgumentError("until must be later than since");
   }
   if (!s.ok()) {
-    // A reactor that only finishes.
-    class Failed final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
-     public:
-      explicit Failed(const absl::Status& status) {
-        Finish(ToGrpcStatus(status));
-      }
-      void OnDone() override { delete this; }
-    };
     ctx_.metrics->RpcHandled(Rpc::kExportAuditLog, ToGrpcStatus(s).error_code(),
                              absl::Now() - start);
-    return new Failed(s);
+    return FailedStream(s);
   }
   return new ExportReactor(ctx_, std::move(filter), req.after_sequence(),
                            start);

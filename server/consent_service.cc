@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/validation.h"
+#include "server/change_stream.h"
 #include "server/codec.h"
 #include "server/handler.h"
 #include "server/request_validation.h"
@@ -85,8 +86,9 @@ absl::StatusOr<SubjectState> ConsentServiceImpl::ReadThrough(
     // Change notifications may be missed right now, policy publishes too.
     if (absl::Status s = ctx_.policies->RefreshIfChanged(); !s.ok()) return s;
   }
+  bool linked = false;
   absl::StatusOr<SubjectState> state =
-      ctx_.store->LoadSubject(subject_id, deadline);
+      ctx_.store->LoadSubject(subject_id, deadline, &linked);
   if (!state.ok()) return state;
   // A decision under a policy this replica has not loaded yet means another
   // replica published it: load it before answering.
@@ -98,7 +100,9 @@ absl::StatusOr<SubjectState> ConsentServiceImpl::ReadThrough(
   if (current == nullptr || newest_seq > current->seq()) {
     if (absl::Status s = ctx_.policies->Reload(); !s.ok()) return s;
   }
-  ctx_.cache->Fill(subject_id, *state, token);
+  // A linked device answers from its account, whose changes do not evict
+  // the device's entry: it is not cached, and reads PostgreSQL each time.
+  if (!linked) ctx_.cache->Fill(subject_id, *state, token);
   return state;
 }
 
@@ -374,9 +378,13 @@ grpc::ServerUnaryReactor* ConsentServiceImpl::RecordConsent(
             call.Finish(ToGrpcStatus(outcome.status()));
             return;
           }
-          if (!ctx_.cache->Fill(subject, outcome->state, token)) {
-            // Something else touched the shard meanwhile: rather than keep
-            // an older entry, let the next check read PostgreSQL.
+          if (outcome->subject_id != subject) {
+            // A linked device's decision, recorded for its account (whose
+            // fill token this is not): its next check reads PostgreSQL.
+            ctx_.cache->Erase(outcome->subject_id);
+          } else if (!ctx_.cache->Fill(subject, outcome->state, token)) {
+            // Something else changed the subject meanwhile: rather than
+            // keep an older entry, let the next check read PostgreSQL.
             ctx_.cache->Erase(subject);
           }
           if (!outcome->replayed) ctx_.metrics->CountDecision(source);
@@ -453,6 +461,92 @@ grpc::ServerUnaryReactor* ConsentServiceImpl::GetConsent(
                 std::move(answer));
   }
   return call.reactor();
+}
+
+grpc::ServerUnaryReactor* ConsentServiceImpl::LinkSubjects(
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
+    grpc::ByteBuffer* response) {
+  const Call call(context, ctx_, Rpc::kLinkSubjects);
+  absl::StatusOr<Credential> caller = Authorize(ctx_, *context, call.rpc());
+  if (!caller.ok()) return call.Fail(caller.status());
+  consent::v1::LinkSubjectsRequest req;
+  absl::Status s = ParseRequest(*request, &req);
+  if (s.ok()) s = ValidateRequest(req);
+  if (!s.ok()) return call.Fail(s);
+  absl::StatusOr<Snapshot> snapshot = CurrentPolicy(ctx_.policies);
+  if (!snapshot.ok()) return call.Fail(snapshot.status());
+  LinkRequest link;
+  link.device_subject_id = req.device_subject_id();
+  link.account_subject_id = req.account_subject_id();
+  link.rule = req.merge_rule() == consent::v1::MERGE_RULE_MOST_RESTRICTIVE
+                  ? MergeRule::kMostRestrictive
+                  : MergeRule::kMostRecent;
+  link.policy_version = (*snapshot)->current()->version();
+  link.actor = caller->principal;
+  return RunQueued(
+      ctx_.work, call,
+      [this, call, response, link = std::move(link)]() mutable {
+        link.now = absl::FromUnixMicros(absl::ToUnixMicros(ctx_.clock->Now()));
+        absl::StatusOr<LinkOutcome> outcome =
+            ctx_.store->LinkSubjects(link, CallDeadline(*call.context()));
+        // Whatever happened, neither is trusted from memory here any more.
+        ctx_.cache->Erase(link.device_subject_id);
+        ctx_.cache->Erase(link.account_subject_id);
+        if (!outcome.ok()) return ToGrpcStatus(outcome.status());
+        if (outcome->merged) ctx_.metrics->CountDecision(ConsentSource::kLink);
+        consent::v1::LinkSubjectsResponse out;
+        out.set_consent_version(outcome->consent_version);
+        out.set_merged(outcome->merged);
+        out.set_already_linked(outcome->already_linked);
+        return SerializeResponse(out, response);
+      });
+}
+
+grpc::ServerUnaryReactor* ConsentServiceImpl::UnlinkSubjects(
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
+    grpc::ByteBuffer* response) {
+  const Call call(context, ctx_, Rpc::kUnlinkSubjects);
+  absl::StatusOr<Credential> caller = Authorize(ctx_, *context, call.rpc());
+  if (!caller.ok()) return call.Fail(caller.status());
+  consent::v1::UnlinkSubjectsRequest req;
+  absl::Status s = ParseRequest(*request, &req);
+  if (s.ok())
+    s = ValidateSubjectId(req.device_subject_id(), "device_subject_id");
+  if (!s.ok()) return call.Fail(s);
+  return RunQueued(
+      ctx_.work, call,
+      [this, call, response, req = std::move(req),
+       actor = caller->principal]() {
+        absl::StatusOr<std::string> account = ctx_.store->UnlinkSubjects(
+            req.device_subject_id(), actor,
+            absl::FromUnixMicros(absl::ToUnixMicros(ctx_.clock->Now())),
+            CallDeadline(*call.context()));
+        ctx_.cache->Erase(req.device_subject_id());
+        if (!account.ok()) return ToGrpcStatus(account.status());
+        consent::v1::UnlinkSubjectsResponse out;
+        out.set_account_subject_id(*account);
+        return SerializeResponse(out, response);
+      });
+}
+
+grpc::ServerWriteReactor<grpc::ByteBuffer>* ConsentServiceImpl::WatchConsent(
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* request) {
+  ctx_.metrics->RpcStarted(Rpc::kWatchConsent);
+  const absl::Time start = absl::Now();
+  consent::v1::WatchConsentRequest req;
+  absl::Status s = Authorize(ctx_, *context, Rpc::kWatchConsent).status();
+  if (s.ok()) s = ParseRequest(*request, &req);
+  absl::StatusOr<int64_t> after = SequenceOfCursor(req.after_cursor());
+  if (s.ok()) s = after.status();
+  if (!s.ok()) {
+    ctx_.metrics->RpcHandled(Rpc::kWatchConsent, ToGrpcStatus(s).error_code(),
+                             absl::Now() - start);
+    return FailedStream(s);
+  }
+  // From now on: after the log's head when the stream starts.
+  const int64_t from =
+      req.after_cursor().empty() && req.from_now() ? -1 : *after;
+  return WatchChanges(ctx_, from, start);
 }
 
 }  // namespace consentd

@@ -20,7 +20,14 @@ using ConsentServiceBase =
         consent::v1::ConsentService::WithRawCallbackMethod_CheckCookies<
             consent::v1::ConsentService::WithRawCallbackMethod_RecordConsent<
                 consent::v1::ConsentService::WithRawCallbackMethod_GetConsent<
-                    consent::v1::ConsentService::Service>>>>;
+                    consent::v1::ConsentService::
+                        WithRawCallbackMethod_LinkSubjects<
+                            consent::v1::ConsentService::
+                                WithRawCallbackMethod_UnlinkSubjects<
+                                    consent::v1::ConsentService::
+                                        WithRawCallbackMethod_WatchConsent<
+                                            consent::v1::ConsentService::
+                                                Service>>>>>>>;
 
 // Thread-safe; handlers never block a gRPC thread on the database.
 class ConsentServiceImpl final : public ConsentServiceBase {
@@ -39,6 +46,15 @@ class ConsentServiceImpl final : public ConsentServiceBase {
   grpc::ServerUnaryReactor* GetConsent(grpc::CallbackServerContext* context,
                                        const grpc::ByteBuffer* request,
                                        grpc::ByteBuffer* response) override;
+  grpc::ServerUnaryReactor* LinkSubjects(grpc::CallbackServerContext* context,
+                                         const grpc::ByteBuffer* request,
+                                         grpc::ByteBuffer* response) override;
+  grpc::ServerUnaryReactor* UnlinkSubjects(grpc::CallbackServerContext* context,
+                                           const grpc::ByteBuffer* request,
+                                           grpc::ByteBuffer* response) override;
+  grpc::ServerWriteReactor<grpc::ByteBuffer>* WatchConsent(
+      grpc::CallbackServerContext* context,
+      const grpc::ByteBuffer* request) override;
 
  private:
   struct SubjectQuery {

@@ -79,6 +79,14 @@ ABSL_FLAG(int64_t, after_sequence, 0,
 ABSL_FLAG(bool, resume, false,
           "audit export: continue the export in --out after its last event.");
 ABSL_FLAG(bool, yes, false, "subject erase: confirm the erasure.");
+ABSL_FLAG(std::string, merge_rule, "most_recent",
+          "link: most_recent (per category, the later choice) or "
+          "most_restrictive (a refusal on either side wins).");
+ABSL_FLAG(std::string, after_cursor, "",
+          "watch: resume after this cursor (the last one printed).");
+ABSL_FLAG(bool, from_now, false,
+          "watch: only changes from now on (without --after_cursor).");
+ABSL_FLAG(int64_t, count, 0, "watch: stop after this many changes (0: never).");
 
 namespace consentd {
 namespace {
@@ -104,6 +112,13 @@ Usage: consentctl [flags] COMMAND ARGS...
   policy publish FILE                publish a policy (protobuf JSON)
   policy get [VERSION]               print a policy (default: current)
   policy list                        list published policies
+  link DEVICE ACCOUNT [--merge_rule=most_recent|most_restrictive]
+                                     the account takes the device's
+                                     decisions; the device answers from it
+  unlink DEVICE                      end a link
+  watch [--after_cursor=C] [--from_now] [--count=N]
+                                     follow committed changes, one JSON line
+                                     each (resume with the last "cursor")
   history SUBJECT                    every decision of a subject
   audit export [--subject S] [--since T] [--until T] [--format jsonl|csv]
                [--out FILE [--resume]]
@@ -546,6 +561,78 @@ std::string SourceLabel(int source) {
       Name(consent::v1::ConsentSource_descriptor(), source, "SOURCE_"));
 }
 
+int Link(Client& client, const std::vector<char*>& args) {
+  if (args.size() != 3) return Usage("link needs DEVICE and ACCOUNT");
+  const std::string rule = absl::GetFlag(FLAGS_merge_rule);
+  consent::v1::LinkSubjectsRequest request;
+  request.set_device_subject_id(args[1]);
+  request.set_account_subject_id(args[2]);
+  if (rule == "most_recent") {
+    request.set_merge_rule(consent::v1::MERGE_RULE_MOST_RECENT);
+  } else if (rule == "most_restrictive") {
+    request.set_merge_rule(consent::v1::MERGE_RULE_MOST_RESTRICTIVE);
+  } else {
+    return Usage("--merge_rule must be most_recent or most_restrictive");
+  }
+  grpc::ClientContext context;
+  client.Prepare(&context);
+  consent::v1::LinkSubjectsResponse r;
+  grpc::Status status = client.consent().LinkSubjects(&context, request, &r);
+  if (!status.ok()) return Failed(status);
+  if (absl::GetFlag(FLAGS_json)) {
+    PrintJson(r);
+    return 0;
+  }
+  std::cout << (r.already_linked() ? "already linked: " : "linked: ") << args[1]
+            << " -> " << args[2] << " consent_version=" << r.consent_version()
+            << (r.merged() ? " (the device's choices were merged)" : "")
+            << "\n";
+  return 0;
+}
+
+int Unlink(Client& client, const std::vector<char*>& args) {
+  if (args.size() != 2) return Usage("unlink needs DEVICE");
+  consent::v1::UnlinkSubjectsRequest request;
+  request.set_device_subject_id(args[1]);
+  grpc::ClientContext context;
+  client.Prepare(&context);
+  consent::v1::UnlinkSubjectsResponse r;
+  grpc::Status status = client.consent().UnlinkSubjects(&context, request, &r);
+  if (!status.ok()) return Failed(status);
+  std::cout << "unlinked: " << args[1] << " (was linked to "
+            << r.account_subject_id() << ")\n";
+  return 0;
+}
+
+int Watch(Client& client) {
+  consent::v1::WatchConsentRequest request;
+  request.set_after_cursor(absl::GetFlag(FLAGS_after_cursor));
+  request.set_from_now(absl::GetFlag(FLAGS_from_now));
+  grpc::ClientContext context;
+  client.Prepare(&context);
+  // A stream that follows changes has no deadline.
+  context.set_deadline(std::chrono::system_clock::time_point::max());
+  auto reader = client.consent().WatchConsent(&context, request);
+  const int64_t count = absl::GetFlag(FLAGS_count);
+  int64_t seen = 0;
+  consent::v1::ConsentChange change;
+  google::protobuf::util::JsonPrintOptions options;
+  options.preserve_proto_field_names = true;
+  while (reader->Read(&change)) {
+    std::string line;
+    (void)google::protobuf::util::MessageToJsonString(change, &line, options);
+    std::cout << line << std::endl;  // One line a change, as it comes.
+    if (count > 0 && ++seen >= count) {
+      context.TryCancel();
+      (void)reader->Finish();
+      return 0;
+    }
+  }
+  grpc::Status status = reader->Finish();
+  if (!status.ok()) return Failed(status);
+  return 0;
+}
+
 int History(Client& client, const std::vector<char*>& args) {
   if (args.size() != 2) return Usage("history needs SUBJECT");
   grpc::ClientContext context;
@@ -903,6 +990,9 @@ int Main(int argc, char** argv) {
   if (command == "get") return Get(client, args);
   if (command == "policy") return Policy(client, args);
   if (command == "history") return History(client, args);
+  if (command == "link") return Link(client, args);
+  if (command == "unlink") return Unlink(client, args);
+  if (command == "watch") return Watch(client);
   if (command == "audit") return Audit(client, args);
   if (command == "subject") return Subject(client, args);
   return Usage(absl::StrCat("unknown command \"", command, "\""));

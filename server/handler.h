@@ -72,6 +72,17 @@ grpc::ServerUnaryReactor* RunQueued(WorkQueue* queue, const Call& call,
   return call.reactor();
 }
 
+// A server stream that only finishes, with `status` (a refused call).
+inline grpc::ServerWriteReactor<grpc::ByteBuffer>* FailedStream(
+    const absl::Status& status) {
+  class Failed final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
+   public:
+    explicit Failed(const absl::Status& s) { Finish(ToGrpcStatus(s)); }
+    void OnDone() override { delete this; }
+  };
+  return new Failed(status);
+}
+
 // The first step of every handler: who is calling, if they may call this
 // RPC (see Authenticator::Authorize).
 inline absl::StatusOr<Credential> Authorize(

@@ -106,7 +106,7 @@ class Metrics final : public QueryObserver {
              kReasons>
       checks_{};
 
-  std::array<prometheus::Counter*, 6> decisions_{};
+  std::array<prometheus::Counter*, 7> decisions_{};  // By ConsentSource.
   prometheus::Counter* cache_hits_;
   prometheus::Counter* cache_misses_;
   prometheus::Counter* changes_applied_;

@@ -180,6 +180,30 @@ absl::Status ValidateRequest(const consent::v1::GetConsentRequest& r) {
   return absl::OkStatus();
 }
 
+absl::Status ValidateRequest(const consent::v1::LinkSubjectsRequest& r) {
+  if (absl::Status s =
+          ValidateSubjectId(r.device_subject_id(), "device_subject_id");
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s =
+          ValidateSubjectId(r.account_subject_id(), "account_subject_id");
+      !s.ok()) {
+    return s;
+  }
+  if (r.device_subject_id() == r.account_subject_id()) {
+    return absl::InvalidArgumentError(
+        "device_subject_id and account_subject_id are the same subject");
+  }
+  if (r.merge_rule() != consent::v1::MERGE_RULE_MOST_RECENT &&
+      r.merge_rule() != consent::v1::MERGE_RULE_MOST_RESTRICTIVE) {
+    return absl::InvalidArgumentError(
+        "merge_rule is required: MERGE_RULE_MOST_RECENT or "
+        "MERGE_RULE_MOST_RESTRICTIVE");
+  }
+  return absl::OkStatus();
+}
+
 // Checks the choices against the policy they were made under.
 absl::Status ValidateChoices(const Decision& d, const CompiledPolicy& policy) {
   for (const auto& [id, granted] : d.choices) {

@@ -21,6 +21,7 @@ absl::Status ValidateRequest(const consent::v1::CheckCookieRequest& r);
 absl::Status ValidateRequest(const consent::v1::CheckCookiesRequest& r);
 absl::Status ValidateRequest(const consent::v1::RecordConsentRequest& r);
 absl::Status ValidateRequest(const consent::v1::GetConsentRequest& r);
+absl::Status ValidateRequest(const consent::v1::LinkSubjectsRequest& r);
 
 // Checks a decision's choices against the policy it was made under: known
 // categories only, and no refusal of a required one.

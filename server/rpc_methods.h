@@ -15,6 +15,9 @@ enum class Rpc : uint8_t {
   kCheckCookies,
   kRecordConsent,
   kGetConsent,
+  kLinkSubjects,
+  kUnlinkSubjects,
+  kWatchConsent,
   kPublishPolicy,
   kGetPolicy,
   kListPolicies,
@@ -24,7 +27,7 @@ enum class Rpc : uint8_t {
   kEraseSubject,
   kExportSubjectData,
 };
-inline constexpr size_t kRpcCount = 12;
+inline constexpr size_t kRpcCount = 15;
 
 struct RpcInfo {
   absl::string_view service;      // "consent.v1.ConsentService"
@@ -43,6 +46,12 @@ inline const RpcInfo& Info(Rpc rpc) {
        "/consent.v1.ConsentService/RecordConsent", false},
       {"consent.v1.ConsentService", "GetConsent",
        "/consent.v1.ConsentService/GetConsent", false},
+      {"consent.v1.ConsentService", "LinkSubjects",
+       "/consent.v1.ConsentService/LinkSubjects", false},
+      {"consent.v1.ConsentService", "UnlinkSubjects",
+       "/consent.v1.ConsentService/UnlinkSubjects", false},
+      {"consent.v1.ConsentService", "WatchConsent",
+       "/consent.v1.ConsentService/WatchConsent", true},
       {"consent.v1.PolicyService", "PublishPolicy",
        "/consent.v1.PolicyService/PublishPolicy", false},
       {"consent.v1.PolicyService", "GetPolicy",

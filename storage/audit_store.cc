@@ -164,6 +164,18 @@ absl::StatusOr<int> AuditStore::SealBatch(int max_events) {
   return sealed;
 }
 
+absl::StatusOr<int64_t> AuditStore::HeadSequence() {
+  int64_t head = 0;
+  absl::Status status =
+      db_->Read("audit head", [&](pqxx::transaction_base& tx) {
+        const pqxx::result r = Exec(*db_, tx, kChainHead);
+        head = r.empty() ? 0 : r[0][0].as<int64_t>();
+        return absl::OkStatus();
+      });
+  if (!status.ok()) return status;
+  return head;
+}
+
 absl::StatusOr<std::vector<AuditEventRecord>> AuditStore::ExportPage(
     const AuditExportFilter& filter, int64_t after_sequence, int limit) {
   std::vector<AuditEventRecord> events;
@@ -349,6 +361,9 @@ absl::StatusOr<ErasureOutcome> AuditStore::Erase(const std::string& subject_id,
             1);
         Exec(*db_, tx, kEraseChoices, subject_id);
         Exec(*db_, tx, kEraseSubjectRow, subject_id);
+        // Its links go too: a device answers from its own state again, and
+        // an account no longer gathers any device.
+        Exec(*db_, tx, kEraseLinks, subject_id);
         outcome.decisions = Exec(*db_, tx, kEraseDecisions, subject_id,
                                  absl::StrCat("erased:", outcome.pseudonym, ":",
                                               outcome.erasure))

@@ -132,6 +132,9 @@ class AuditStore {
   absl::StatusOr<std::vector<AuditEventRecord>> ExportPage(
       const AuditExportFilter& filter, int64_t after_sequence, int limit);
 
+  // The last sequence sealed (0 when the log is empty).
+  absl::StatusOr<int64_t> HeadSequence();
+
   // Recomputes every MAC of the chain and looks for events outside it.
   absl::StatusOr<AuditVerification> Verify();
 

@@ -18,6 +18,7 @@ namespace {
 // Reads rows of kLoadSubject (or of kRecordDecisions from column 2) into
 // `state`: each row carries the subject's columns and one standing choice.
 void AddSubjectRow(const pqxx::row& row, int first, SubjectState& state) {
+  if (row[first].is_null()) return;  // A subject without decisions.
   if (state.consent_version == 0) {
     state.consent_version = row[first].as<int64_t>();
     state.latest_policy_seq = row[first + 1].as<int64_t>();
@@ -155,13 +156,17 @@ absl::StatusOr<bool> ConsentStore::PolicyExists(const std::string& version) {
 }
 
 absl::StatusOr<SubjectState> ConsentStore::LoadSubject(
-    absl::string_view subject_id, absl::Time deadline) {
+    absl::string_view subject_id, absl::Time deadline, bool* linked) {
   SubjectState state;
   absl::Status status = db_->Read(
       "load subject",
       [&](pqxx::transaction_base& tx) {
-        state = SubjectFromRows(
-            Exec(*db_, tx, kLoadSubject, std::string(subject_id)));
+        const pqxx::result rows =
+            Exec(*db_, tx, kLoadSubject, std::string(subject_id));
+        state = SubjectFromRows(rows);
+        if (linked != nullptr) {
+          *linked = !rows.empty() && rows[0][7].as<bool>();
+        }
         return absl::OkStatus();
       },
       deadline);
@@ -212,7 +217,8 @@ std::vector<absl::StatusOr<RecordOutcome>> ConsentStore::RecordDecisions(
   }
   json += "]";
 
-  std::vector<size_t> replays;
+  // Decisions that were retries, and the subject they were recorded for.
+  std::vector<std::pair<size_t, std::string>> replays;
   absl::Status status = db_->Transact(
       "record decisions",
       [&](pqxx::transaction_base& tx) {
@@ -231,9 +237,11 @@ std::vector<absl::StatusOr<RecordOutcome>> ConsentStore::RecordDecisions(
           }
           previous = i;
           const Decision& d = *batch[i].decision;
+          // A linked device's decision is recorded for its account.
+          const std::string subject = row[9].as<std::string>();
           const std::string result = row[1].as<std::string>();
           if (result == "replay") {
-            replays.push_back(i);
+            replays.push_back({i, subject});
             continue;
           }
           if (result == "conflict") {
@@ -246,17 +254,17 @@ std::vector<absl::StatusOr<RecordOutcome>> ConsentStore::RecordDecisions(
           const int64_t version = row[2].as<int64_t>();
           const absl::Time decided_at = TimeFromMicros(row[4].as<int64_t>());
           RecordOutcome& outcome = results[i].emplace();
+          outcome.subject_id = subject;
           outcome.consent_version = version;
           outcome.recorded_at = decided_at;
           AddSubjectRow(row, 2, outcome.state);
           if (audit) {
-            audit->Add(AuditAction::kDecision, AuditSubject{d.subject_id},
-                       d.actor, decided_at, DecisionAuditPayload(d, version));
+            audit->Add(AuditAction::kDecision, AuditSubject{subject}, d.actor,
+                       decided_at, DecisionAuditPayload(d, version));
           }
           if (notifications.size() > 1) notifications += ",";
-          AppendJsonString(
-              notifications,
-              EncodeDecisionChange(d.subject_id, version, absl::Now()));
+          AppendJsonString(notifications,
+                           EncodeDecisionChange(subject, version, absl::Now()));
         }
         if (notifications.size() == 1) return absl::OkStatus();
         if (audit) audit->Append(*db_, tx);
@@ -276,20 +284,22 @@ std::vector<absl::StatusOr<RecordOutcome>> ConsentStore::RecordDecisions(
     }
     return results;
   }
-  for (size_t i : replays) {
-    results[i] = Replay(*batch[i].decision, batch[i].deadline);
+  for (const auto& [i, subject] : replays) {
+    results[i] = Replay(*batch[i].decision, subject, batch[i].deadline);
   }
   return results;
 }
 
 absl::StatusOr<RecordOutcome> ConsentStore::Replay(const Decision& d,
+                                                   const std::string& subject,
                                                    absl::Time deadline) {
   RecordOutcome outcome;
+  outcome.subject_id = subject;
   absl::Status status = db_->Read(
       "replay decision",
       [&](pqxx::transaction_base& tx) {
         const pqxx::row first =
-            Exec1(*db_, tx, kDecisionByKey, d.subject_id, d.idempotency_key,
+            Exec1(*db_, tx, kDecisionByKey, subject, d.idempotency_key,
                   d.policy_version, ChoicesJson(d.choices),
                   std::string(SourceName(d.source)), d.region, d.gpc,
                   d.expected_version);
@@ -302,13 +312,154 @@ absl::StatusOr<RecordOutcome> ConsentStore::Replay(const Decision& d,
         outcome.consent_version = first[0].as<int64_t>();
         outcome.recorded_at = TimeFromMicros(first[1].as<int64_t>());
         outcome.replayed = true;
-        outcome.state =
-            SubjectFromRows(Exec(*db_, tx, kLoadSubject, d.subject_id));
+        outcome.state = SubjectFromRows(Exec(*db_, tx, kLoadSubject, subject));
         return absl::OkStatus();
       },
       deadline);
   if (!status.ok()) return status;
   return outcome;
+}
+
+absl::StatusOr<LinkOutcome> ConsentStore::LinkSubjects(const LinkRequest& r,
+                                                       absl::Time deadline) {
+  const std::string& device = r.device_subject_id;
+  const std::string& account = r.account_subject_id;
+  LinkOutcome outcome;
+  absl::Status status = db_->Transact(
+      "link subjects",
+      [&](pqxx::transaction_base& tx) {
+        outcome = LinkOutcome();
+        Exec(*db_, tx, kLockLinkSubjects, device, account);
+        std::optional<std::string> linked_to;
+        for (const pqxx::row& row : Exec(*db_, tx, kLinksOf, device, account)) {
+          const std::string from = row[0].as<std::string>();
+          const std::string to = row[1].as<std::string>();
+          if (from == device) linked_to = to;
+          if (to == device) {
+            return absl::FailedPreconditionError(
+                "device_subject_id is an account: devices are linked to it");
+          }
+          if (from == account) {
+            return absl::FailedPreconditionError(
+                "account_subject_id is itself a device linked to an account");
+          }
+        }
+        const pqxx::result version_row =
+            Exec(*db_, tx, kSubjectVersion, account);
+        outcome.consent_version =
+            version_row.empty() ? 0 : version_row[0][0].as<int64_t>();
+        if (linked_to) {
+          if (*linked_to != account) {
+            return absl::AlreadyExistsError(
+                "device_subject_id is linked to another account: unlink it "
+                "first");
+          }
+          outcome.already_linked = true;
+          return absl::OkStatus();
+        }
+        std::vector<StandingChoice> device_choices, account_choices;
+        for (const pqxx::row& row :
+             Exec(*db_, tx, kStandingOf, device, account)) {
+          StandingChoice c{row[1].as<std::string>(), row[2].as<bool>(),
+                           row[3].as<std::string>(),
+                           TimeFromMicros(row[4].as<int64_t>())};
+          (row[0].as<std::string>() == device ? device_choices
+                                              : account_choices)
+              .push_back(std::move(c));
+        }
+        std::sort(device_choices.begin(), device_choices.end(),
+                  [](const StandingChoice& a, const StandingChoice& b) {
+                    return a.category < b.category;
+                  });
+        const std::vector<StandingChoice> merged =
+            MergeChoices(device_choices, account_choices, r.rule);
+        std::optional<AuditEvents> audit;
+        if (audit_keys_ != nullptr) audit.emplace(*audit_keys_);
+        std::string notifications = "[";
+        if (!merged.empty()) {
+          const pqxx::row bumped = Exec1(*db_, tx, kBumpSubject, account,
+                                         r.policy_version, SqlTime(r.now));
+          outcome.consent_version = bumped[0].as<int64_t>();
+          const absl::Time decided = TimeFromMicros(bumped[1].as<int64_t>());
+          Decision d;
+          d.subject_id = account;
+          d.policy_version = r.policy_version;
+          d.source = ConsentSource::kLink;
+          d.actor = r.actor;
+          d.recorded_at = decided;
+          std::string origins = "{";
+          for (const StandingChoice& m : merged) {
+            d.choices.emplace_back(m.category, m.granted);
+            if (origins.size() > 1) origins += ",";
+            AppendJsonString(origins, m.category);
+            origins += ":{\"policy_version\":";
+            AppendJsonString(origins, m.policy_version);
+            origins += ",\"decided_at\":";
+            AppendJsonString(origins, SqlTime(m.decided_at));
+            origins += "}";
+          }
+          origins += "}";
+          Exec(*db_, tx, kInsertLinkDecision, account, outcome.consent_version,
+               r.policy_version, ChoicesJson(d.choices), origins, r.actor,
+               SqlTime(decided));
+          for (const StandingChoice& m : merged) {
+            Exec(*db_, tx, kUpsertChoice, account, m.category, m.granted,
+                 m.policy_version, SqlTime(m.decided_at),
+                 outcome.consent_version);
+          }
+          if (audit) {
+            audit->Add(AuditAction::kDecision, AuditSubject{account}, r.actor,
+                       decided,
+                       DecisionAuditPayload(d, outcome.consent_version));
+          }
+          AppendJsonString(notifications,
+                           EncodeDecisionChange(
+                               account, outcome.consent_version, absl::Now()));
+          outcome.merged = true;
+        }
+        Exec(*db_, tx, kInsertLink, device, account,
+             std::string(MergeRuleName(r.rule)), SqlTime(r.now), r.actor);
+        if (audit) {
+          audit->Add(AuditAction::kLink, AuditSubject{device}, r.actor, r.now,
+                     LinkAuditPayload(audit_keys_->Pseudonym(account), r.rule,
+                                      outcome.consent_version, merged));
+          audit->Append(*db_, tx);
+        }
+        // Whatever a replica cached of the device no longer answers it.
+        if (notifications.size() > 1) notifications += ",";
+        AppendJsonString(notifications,
+                         EncodeErasureChange(device, absl::Now()));
+        Exec(*db_, tx, kNotifyChanges, notifications + "]");
+        return absl::OkStatus();
+      },
+      deadline);
+  if (!status.ok()) return status;
+  return outcome;
+}
+
+absl::StatusOr<std::string> ConsentStore::UnlinkSubjects(
+    const std::string& device, const std::string& actor, absl::Time now,
+    absl::Time deadline) {
+  std::string account;
+  absl::Status status = db_->Transact(
+      "unlink subjects",
+      [&](pqxx::transaction_base& tx) {
+        const pqxx::result deleted = Exec(*db_, tx, kDeleteLink, device);
+        if (deleted.empty()) {
+          return absl::NotFoundError("device_subject_id is not linked");
+        }
+        account = deleted[0][0].as<std::string>();
+        if (audit_keys_ != nullptr) {
+          AppendAuditEvent(*db_, tx, *audit_keys_, AuditAction::kUnlink,
+                           AuditSubject{device}, actor, now,
+                           UnlinkAuditPayload(audit_keys_->Pseudonym(account)));
+        }
+        Exec(*db_, tx, kNotifyChange, EncodeErasureChange(device, absl::Now()));
+        return absl::OkStatus();
+      },
+      deadline);
+  if (!status.ok()) return status;
+  return account;
 }
 
 }  // namespace consentd

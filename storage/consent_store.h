@@ -13,6 +13,7 @@
 #include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "core/decision.h"
+#include "core/link.h"
 #include "core/subject_state.h"
 #include "storage/audit_keys.h"
 #include "storage/database.h"
@@ -45,6 +46,9 @@ struct PublishOutcome {
 };
 
 struct RecordOutcome {
+  // The subject it was recorded for: the one asked for, or the account a
+  // device asked for is linked to.
+  std::string subject_id;
   int64_t consent_version = 0;
   absl::Time recorded_at;
   // True when the idempotency key was used before with the same payload:
@@ -52,6 +56,25 @@ struct RecordOutcome {
   bool replayed = false;
   // The subject's state after the call, for the cache.
   SubjectState state;
+};
+
+struct LinkRequest {
+  std::string device_subject_id;
+  std::string account_subject_id;
+  MergeRule rule = MergeRule::kMostRecent;
+  // The current policy: the merge decision is recorded under it.
+  std::string policy_version;
+  std::string actor;
+  absl::Time now;
+};
+
+struct LinkOutcome {
+  // The account's version after the link.
+  int64_t consent_version = 0;
+  // A merge decision was recorded.
+  bool merged = false;
+  // The device was linked to this account already; nothing was written.
+  bool already_linked = false;
 };
 
 // Thread-safe (each call takes a pooled connection).
@@ -77,10 +100,11 @@ class ConsentStore {
   absl::StatusOr<bool> PolicyExists(const std::string& version);
 
   // The subject's current state; version 0 and no choices for a subject
-  // never seen.
+  // never seen. For a device linked to an account, the account's state
+  // (and *linked, when given, says so).
   absl::StatusOr<SubjectState> LoadSubject(
       absl::string_view subject_id,
-      absl::Time deadline = absl::InfiniteFuture());
+      absl::Time deadline = absl::InfiniteFuture(), bool* linked = nullptr);
 
   // The subject's state at `as_of`, from the decisions recorded by then;
   // version 0 and no choices when it had none (or has been erased since).
@@ -99,6 +123,21 @@ class ConsentStore {
   // used with another payload), and those of Database::Transact.
   absl::StatusOr<RecordOutcome> RecordDecision(
       const Decision& decision, absl::Time deadline = absl::InfiniteFuture());
+
+  // Links a device id to an account id in one transaction: the account
+  // takes the device's standing choices by the rule (MergeChoices), as one
+  // decision of source "link" under the current policy whose choices keep
+  // their origins, and the link is recorded and audited. Errors:
+  // AlreadyExists (linked to another account), FailedPrecondition (the
+  // device is an account with devices, or the account a linked device).
+  absl::StatusOr<LinkOutcome> LinkSubjects(
+      const LinkRequest& request, absl::Time deadline = absl::InfiniteFuture());
+
+  // Ends the link of `device` (audited); returns the account it was linked
+  // to. NotFound when it is not linked.
+  absl::StatusOr<std::string> UnlinkSubjects(
+      const std::string& device, const std::string& actor, absl::Time now,
+      absl::Time deadline = absl::InfiniteFuture());
 
   // One decision of a batch, and when its caller stops waiting.
   struct BatchEntry {
@@ -120,8 +159,11 @@ class ConsentStore {
       absl::Span<const BatchEntry> batch);
 
  private:
-  // The answer to a retry whose idempotency key was used before.
-  absl::StatusOr<RecordOutcome> Replay(const Decision& d, absl::Time deadline);
+  // The answer to a retry whose idempotency key was used before, for the
+  // decision recorded for `subject`.
+  absl::StatusOr<RecordOutcome> Replay(const Decision& d,
+                                       const std::string& subject,
+                                       absl::Time deadline);
 
   Database* const db_;
   const AuditKeys* const audit_keys_;

@@ -13,10 +13,6 @@ namespace {
 #define SUBJECT_STATE_COLUMNS                                             \
   "s.consent_version, lp.seq, " MICROS("s.last_decided_at") ", "         \
   "c.category, c.granted, cp.seq, " MICROS("c.decided_at")
-#define SUBJECT_STATE_FROM                                                \
-  "subjects s JOIN policies lp ON lp.version = s.last_policy_version "   \
-  "LEFT JOIN subject_choices c ON c.subject_id = s.subject_id "          \
-  "LEFT JOIN policies cp ON cp.version = c.policy_version"
 // clang-format on
 
 const Statement kStatements[] = {
@@ -41,19 +37,33 @@ const Statement kStatements[] = {
                         "published_at") " FROM policies ORDER BY seq"},
     // $1 subject. One row per standing choice (one row with NULL choice
     // columns when the subject has none); no row for an unknown subject.
-    {kLoadSubject, "SELECT " SUBJECT_STATE_COLUMNS " FROM " SUBJECT_STATE_FROM
-                   " WHERE s.subject_id = $1"},
+    // A linked device's state is its account's. Always one row or more: the
+    // state columns are NULL for a subject without decisions, and the last
+    // column says whether $1 is a linked device.
+    {kLoadSubject,
+     "SELECT " SUBJECT_STATE_COLUMNS ", t.linked FROM (SELECT "
+     "coalesce(l.account_subject_id, x.d) AS id, l.account_subject_id IS NOT "
+     "NULL AS linked FROM (SELECT $1::text COLLATE \"C\" AS d) x "
+     "LEFT JOIN subject_links l ON l.device_subject_id = x.d) t "
+     "LEFT JOIN subjects s ON s.subject_id = t.id "
+     "LEFT JOIN policies lp ON lp.version = s.last_policy_version "
+     "LEFT JOIN subject_choices c ON c.subject_id = s.subject_id "
+     "LEFT JOIN policies cp ON cp.version = c.policy_version"},
     // $1 subject, $2 a time: the subject's state then, rebuilt from the
     // append-only decisions recorded by then, in the rows of kLoadSubject
     // (no row when it had none). A category's standing choice is the one of
     // the latest decision naming it.
     {kLoadSubjectAsOf,
-     "WITH d AS (SELECT d.consent_version, p.seq, d.recorded_at, d.choices "
+     "WITH d AS (SELECT d.consent_version, p.seq, d.recorded_at, d.choices, "
+     "d.choice_origins "
      "FROM decisions d JOIN policies p ON p.version = d.policy_version "
      "WHERE d.subject_id = $1 AND d.recorded_at <= $2::timestamptz), "
      "latest AS (SELECT * FROM d ORDER BY consent_version DESC LIMIT 1), "
      "standing AS (SELECT DISTINCT ON (c.key) c.key, c.value::boolean AS "
-     "granted, d.seq, d.recorded_at FROM d, jsonb_each_text(d.choices) AS c "
+     "granted, coalesce(op.seq, d.seq) AS seq, coalesce((d.choice_origins -> "
+     "c.key ->> 'decided_at')::timestamptz, d.recorded_at) AS recorded_at "
+     "FROM d CROSS JOIN jsonb_each_text(d.choices) AS c LEFT JOIN policies "
+     "op ON op.version = d.choice_origins -> c.key ->> 'policy_version' "
      "ORDER BY c.key, d.consent_version DESC) "
      "SELECT l.consent_version, l.seq, " MICROS(
          "l.recorded_at") ", "
@@ -61,12 +71,14 @@ const Statement kStatements[] = {
                               "st.recorded_at") " FROM latest l LEFT JOIN "
                                                 "standing st ON true"},
     // $1 a batch of decisions as JSON; see migrations/V003 for its fields and
-    // the rows it answers. From column 2 on, a written decision's rows are
-    // those of kLoadSubject: the subject's state after it.
+    // the rows it answers (migrations/V004: column 9 is the subject it was
+    // recorded for, a linked device's account). Columns 2-8 of a written
+    // decision's rows are those of kLoadSubject: the subject's state after.
     {kRecordDecisions,
      "SELECT out_ord, out_outcome, out_version, out_policy_seq, "
      "out_decided_micros, out_category, out_granted, out_choice_policy_seq, "
-     "out_choice_micros FROM consentd_record_decisions($1::jsonb)"},
+     "out_choice_micros, out_subject "
+     "FROM consentd_record_decisions($1::jsonb)"},
     // $1 subject, $2 key, then the request to compare: $3 policy version,
     // $4 choices, $5 source, $6 region, $7 gpc, $8 expected version.
     {kDecisionByKey, "SELECT consent_version, " MICROS(
@@ -205,6 +217,62 @@ const Statement kStatements[] = {
     {kEraseAuditIds,
      "UPDATE audit_events SET subject_id = NULL WHERE subject_id = $1"},
     // $1 pseudonym, $2 erasure number, $3 time, $4 actor.
+    // $1 subject: its links, as device or as account.
+    {kEraseLinks,
+     "DELETE FROM subject_links WHERE device_subject_id = $1 OR "
+     "account_subject_id = $1"},
+    // --- Linked identities (migrations/V004). ---
+    // $1 device, $2 account: lock both subjects' rows that exist (id order)
+    // and every link touching either.
+    {kLockLinkSubjects,
+     "SELECT s.subject_id FROM subjects s WHERE s.subject_id IN ($1, $2) "
+     "ORDER BY s.subject_id FOR UPDATE"},
+    {kLinksOf,
+     "SELECT device_subject_id, account_subject_id FROM subject_links WHERE "
+     "device_subject_id IN ($1, $2) OR account_subject_id IN ($1, $2) "
+     "ORDER BY device_subject_id FOR UPDATE"},
+    // $1 device, $2 account: both subjects' standing choices.
+    {kStandingOf,
+     "SELECT c.subject_id, c.category, c.granted, c.policy_version, " MICROS(
+         "c.decided_at") " FROM subject_choices c WHERE c.subject_id IN ($1, "
+                         "$2)"},
+    // $1 account, $2 policy version, $3 time: the account's next version
+    // (creating its row), and the decision's time (never before its last).
+    {kBumpSubject,
+     "INSERT INTO subjects AS s (subject_id, consent_version, "
+     "last_policy_version, last_decided_at, created_at) VALUES ($1, 1, $2, "
+     "$3::timestamptz, $3::timestamptz) ON CONFLICT (subject_id) DO UPDATE "
+     "SET consent_version = s.consent_version + 1, last_policy_version = "
+     "EXCLUDED.last_policy_version, last_decided_at = "
+     "GREATEST(s.last_decided_at, EXCLUDED.last_decided_at) RETURNING "
+     "consent_version, " MICROS("last_decided_at")},
+    // $1 subject: its version (no row: none).
+    {kSubjectVersion,
+     "SELECT consent_version FROM subjects WHERE subject_id = $1"},
+    // $1 account, $2 version, $3 policy version, $4 choices, $5 origins,
+    // $6 actor, $7 time: a merge decision.
+    {kInsertLinkDecision,
+     "INSERT INTO decisions (subject_id, consent_version, policy_version, "
+     "choices, source, region, gpc, idempotency_key, expected_version, "
+     "actor, recorded_at, choice_origins) VALUES ($1, $2, $3, $4::jsonb, "
+     "'link', '', false, NULL, 0, $6, $7::timestamptz, $5::jsonb)"},
+    // $1 account, $2 category, $3 granted, $4 policy version, $5 decided at,
+    // $6 version: a standing choice carried over by a merge.
+    {kUpsertChoice,
+     "INSERT INTO subject_choices (subject_id, category, granted, "
+     "policy_version, decided_at, consent_version) VALUES ($1, $2, $3, $4, "
+     "$5::timestamptz, $6) ON CONFLICT (subject_id, category) DO UPDATE SET "
+     "granted = EXCLUDED.granted, policy_version = EXCLUDED.policy_version, "
+     "decided_at = EXCLUDED.decided_at, consent_version = "
+     "EXCLUDED.consent_version"},
+    // $1 device, $2 account, $3 rule, $4 time, $5 actor.
+    {kInsertLink,
+     "INSERT INTO subject_links (device_subject_id, account_subject_id, "
+     "merge_rule, linked_at, actor) VALUES ($1, $2, $3, $4::timestamptz, $5)"},
+    // $1 device: ends its link; answers the account.
+    {kDeleteLink,
+     "DELETE FROM subject_links WHERE device_subject_id = $1 RETURNING "
+     "account_subject_id"},
     {kRecordErasure,
      "INSERT INTO subject_erasures (subject_pseudonym, erasure, erased_at, "
      "actor) VALUES ($1, $2, $3::timestamptz, $4)"},

@@ -53,6 +53,17 @@ inline constexpr char kEraseSubjectRow[] = "erase_subject_row";
 inline constexpr char kEraseDecisions[] = "erase_decisions";
 inline constexpr char kEraseAuditIds[] = "erase_audit_ids";
 inline constexpr char kRecordErasure[] = "record_erasure";
+inline constexpr char kEraseLinks[] = "erase_links";
+// Linked identities.
+inline constexpr char kLockLinkSubjects[] = "lock_link_subjects";
+inline constexpr char kLinksOf[] = "links_of";
+inline constexpr char kStandingOf[] = "standing_of";
+inline constexpr char kBumpSubject[] = "bump_subject";
+inline constexpr char kSubjectVersion[] = "subject_version";
+inline constexpr char kInsertLinkDecision[] = "insert_link_decision";
+inline constexpr char kUpsertChoice[] = "upsert_choice";
+inline constexpr char kInsertLink[] = "insert_link";
+inline constexpr char kDeleteLink[] = "delete_link";
 
 // All statements, for preparing.
 std::span<const Statement> AllStatements();

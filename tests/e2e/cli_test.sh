@@ -192,6 +192,24 @@ ctl audit export --format=csv --subject=visitor-1 >"$WORK/erased.csv" 2>/dev/nul
   || fail "erased subject's proof: $(cat "$WORK/erased.csv")"
 grep -q visitor-1 "$WORK/erased.csv" && fail "the erased id is still exported"
 
+# Linked identities and the change stream (after the audit checks, whose
+# counts they would change).
+ctl record visitor-2 statistics=true >/dev/null || fail "record visitor-2"
+expect_output "link" 0 "linked: device-9 -> visitor-2 consent_version=1" \
+  ctl link device-9 visitor-2
+expect_output "a linked device answers from its account" 0 "ia_stats_events: allowed .*reason=GRANTED .*consent_version=1" \
+  ctl check device-9 ia_stats_events
+expect_output "link again" 0 "already linked" ctl link device-9 visitor-2
+expect_output "bad merge rule" 2 "merge_rule" ctl --merge_rule=newest link device-9 visitor-2
+expect_output "watch" 0 '"kind":"CHANGE_KIND_POLICY_PUBLISH".*' timeout 20 "$CONSENTCTL" --count=1 watch
+# Resumed after the first change: the second is visitor-1's first
+# decision, erased since: the stream shows only its pseudonym.
+expect_output "watch resumes" 0 '^\{"cursor":"c2","kind":"CHANGE_KIND_DECISION",("consent_version":"1",).*"subject_pseudonym":"[0-9a-f]{64}"\}$' \
+  timeout 20 "$CONSENTCTL" --count=1 --after_cursor=c1 watch
+expect_output "unlink" 0 "unlinked: device-9 \(was linked to visitor-2\)" ctl unlink device-9
+expect_output "unlinked device" 1 "ia_stats_events: denied .*reason=NO_DECISION" \
+  ctl check device-9 ia_stats_events
+
 if [ "$failures" -ne 0 ]; then
   echo "--- consentd log ---" >&2; cat "$WORK/consentd.log" >&2
   exit 1

@@ -3,7 +3,9 @@
 // for grants and refusals.
 #include <gtest/gtest.h>
 
+#include "absl/strings/str_cat.h"
 #include "server/codec.h"
+#include "tests/integration/process_server.h"
 #include "tests/integration/test_env.h"
 
 namespace consentd::testing {
@@ -211,6 +213,219 @@ TEST_F(BeyondTest, RefusalsAndGrantsCanLastDifferently) {
   clock_.Advance(absl::Hours(24 * 150));
   EXPECT_EQ(server_->Check("s", "ia_stats_events", "DE").response.reason(),
             consent::v1::REASON_EXPIRED);
+}
+
+}  // namespace
+}  // namespace consentd::testing
+
+namespace consentd::testing {
+namespace {
+
+class LinkTest : public IntegrationTest {
+ protected:
+  Reply<consent::v1::LinkSubjectsResponse> Link(const std::string& device,
+                                                const std::string& account,
+                                                consent::v1::MergeRule rule) {
+    consent::v1::LinkSubjectsRequest request;
+    request.set_device_subject_id(device);
+    request.set_account_subject_id(account);
+    request.set_merge_rule(rule);
+    Reply<consent::v1::LinkSubjectsResponse> reply;
+    reply.status = server_->consent().LinkSubjects(Context().get(), request,
+                                                   &reply.response);
+    return reply;
+  }
+  grpc::Status Unlink(const std::string& device) {
+    consent::v1::UnlinkSubjectsRequest request;
+    request.set_device_subject_id(device);
+    consent::v1::UnlinkSubjectsResponse response;
+    return server_->consent().UnlinkSubjects(Context().get(), request,
+                                             &response);
+  }
+  // The device granted statistics after the account refused it.
+  void DeviceGrantedAfterAccountRefused(const std::string& device,
+                                        const std::string& account) {
+    ASSERT_TRUE(server_->Record(account, {{"statistics", false}}).status.ok());
+    clock_.Advance(absl::Hours(24));
+    ASSERT_TRUE(server_->Record(device, {{"statistics", true}}).status.ok());
+    clock_.Advance(absl::Hours(1));
+  }
+};
+
+TEST_F(LinkTest, MostRecentTakesTheDevicesLaterGrant) {
+  DeviceGrantedAfterAccountRefused("d-1", "a-1");
+  const absl::Time granted_at = clock_.Now() - absl::Hours(1);
+  auto linked = Link("d-1", "a-1", consent::v1::MERGE_RULE_MOST_RECENT);
+  ASSERT_TRUE(linked.status.ok()) << linked.status.error_message();
+  EXPECT_TRUE(linked.response.merged());
+  EXPECT_EQ(linked.response.consent_version(), 2);
+  EXPECT_EQ(server_->Check("a-1", "ia_stats_events").response.reason(),
+            consent::v1::REASON_GRANTED);
+  // The merged grant keeps its time: it expires a year after the device's
+  // decision, not the link.
+  auto state = server_->Get("a-1");
+  for (const auto& c : state.response.categories()) {
+    if (c.category() == "statistics") {
+      EXPECT_EQ(FromTimestamp(c.decided_at()), granted_at);
+    }
+  }
+  // The device answers from the account, also after the account changes.
+  EXPECT_EQ(server_->Check("d-1", "ia_stats_events").response.consent_version(),
+            2);
+  ASSERT_TRUE(server_->Record("a-1", {{"statistics", false}}).status.ok());
+  auto device = server_->Check("d-1", "ia_stats_events");
+  EXPECT_EQ(device.response.reason(), consent::v1::REASON_DENIED);
+  EXPECT_EQ(device.response.consent_version(), 3);
+  // A decision recorded for the device is the account's.
+  auto written = server_->Record("d-1", {{"marketing", true}});
+  ASSERT_TRUE(written.status.ok());
+  EXPECT_EQ(written.response.consent_version(), 4);
+  EXPECT_EQ(server_->Check("a-1", "ia_mkt_source").response.reason(),
+            consent::v1::REASON_GRANTED);
+  // Unlinked, the device answers from its own decisions again.
+  ASSERT_TRUE(Unlink("d-1").ok());
+  auto own = server_->Check("d-1", "ia_mkt_source");
+  EXPECT_EQ(own.response.reason(), consent::v1::REASON_NO_DECISION);
+  EXPECT_EQ(own.response.consent_version(), 1);
+  EXPECT_EQ(Unlink("d-1").error_code(), grpc::StatusCode::NOT_FOUND);
+  // The merge, the link and the unlink are in the audit log.
+  EXPECT_EQ(db_.Count("SELECT count(*) FROM decisions WHERE subject_id = "
+                      "'a-1' AND source = 'link'"),
+            1);
+  EXPECT_EQ(db_.Count("SELECT count(*) FROM audit_events WHERE subject_id = "
+                      "'d-1' AND action IN ('link', 'unlink')"),
+            2);
+}
+
+TEST_F(LinkTest, MostRestrictiveKeepsTheRefusal) {
+  DeviceGrantedAfterAccountRefused("d-2", "a-2");
+  auto linked = Link("d-2", "a-2", consent::v1::MERGE_RULE_MOST_RESTRICTIVE);
+  ASSERT_TRUE(linked.status.ok()) << linked.status.error_message();
+  EXPECT_FALSE(linked.response.merged());  // Nothing of the device's taken.
+  EXPECT_EQ(linked.response.consent_version(), 1);
+  EXPECT_EQ(server_->Check("a-2", "ia_stats_events").response.reason(),
+            consent::v1::REASON_DENIED);
+  EXPECT_EQ(server_->Check("d-2", "ia_stats_events").response.reason(),
+            consent::v1::REASON_DENIED);
+}
+
+TEST_F(LinkTest, LinkRules) {
+  ASSERT_TRUE(server_->Record("d-3", {{"marketing", true}}).status.ok());
+  ASSERT_TRUE(
+      Link("d-3", "a-3", consent::v1::MERGE_RULE_MOST_RECENT).status.ok());
+  // A fresh account takes the device's choices.
+  EXPECT_EQ(server_->Check("a-3", "ia_mkt_source").response.reason(),
+            consent::v1::REASON_GRANTED);
+  auto again = Link("d-3", "a-3", consent::v1::MERGE_RULE_MOST_RECENT);
+  ASSERT_TRUE(again.status.ok());
+  EXPECT_TRUE(again.response.already_linked());
+  EXPECT_FALSE(again.response.merged());
+  EXPECT_EQ(Link("d-3", "a-4", consent::v1::MERGE_RULE_MOST_RECENT)
+                .status.error_code(),
+            grpc::StatusCode::ALREADY_EXISTS);
+  EXPECT_EQ(
+      Link("a-3", "x", consent::v1::MERGE_RULE_MOST_RECENT).status.error_code(),
+      grpc::StatusCode::FAILED_PRECONDITION);  // a-3 is an account.
+  EXPECT_EQ(
+      Link("y", "d-3", consent::v1::MERGE_RULE_MOST_RECENT).status.error_code(),
+      grpc::StatusCode::FAILED_PRECONDITION);  // d-3 is a device.
+  EXPECT_EQ(
+      Link("z", "z", consent::v1::MERGE_RULE_MOST_RECENT).status.error_code(),
+      grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(
+      Link("z", "w", consent::v1::MERGE_RULE_UNSPECIFIED).status.error_code(),
+      grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(db_.Count("SELECT count(*) FROM subject_links"), 1);
+}
+
+class WatchTest : public IntegrationTest {
+ protected:
+  struct Stream {
+    std::unique_ptr<grpc::ClientContext> context;
+    std::unique_ptr<grpc::ClientReader<consent::v1::ConsentChange>> reader;
+  };
+  Stream Watch(const std::string& after, bool from_now = false) {
+    Stream s;
+    s.context = Context();
+    consent::v1::WatchConsentRequest request;
+    request.set_after_cursor(after);
+    request.set_from_now(from_now);
+    s.reader = server_->consent().WatchConsent(s.context.get(), request);
+    return s;
+  }
+  // The next decision on `s` (skipping other kinds).
+  static bool NextDecision(Stream& s, consent::v1::ConsentChange* out) {
+    while (s.reader->Read(out)) {
+      if (out->kind() == consent::v1::CHANGE_KIND_DECISION) return true;
+    }
+    return false;
+  }
+};
+
+TEST_F(WatchTest, AResumedWatcherGetsEveryChangeOnceInOrder) {
+  for (int i = 1; i <= 100; ++i) {
+    ASSERT_TRUE(
+        server_->Record(absl::StrCat("w-", i), {{"statistics", i % 2 == 0}})
+            .status.ok());
+  }
+  Stream first = Watch("");
+  consent::v1::ConsentChange change;
+  std::string cursor;
+  for (int i = 1; i <= 50; ++i) {
+    ASSERT_TRUE(NextDecision(first, &change)) << i;
+    EXPECT_EQ(change.subject_id(), absl::StrCat("w-", i));
+    cursor = change.cursor();
+  }
+  first.context->TryCancel();  // The watcher goes away.
+  (void)first.reader->Finish();
+
+  Stream resumed = Watch(cursor);
+  for (int i = 51; i <= 100; ++i) {
+    ASSERT_TRUE(NextDecision(resumed, &change)) << i;
+    EXPECT_EQ(change.subject_id(), absl::StrCat("w-", i));
+    EXPECT_EQ(change.consent_version(), 1);
+    EXPECT_EQ(change.choices().at("statistics"), i % 2 == 0);
+    EXPECT_EQ(change.policy_version(), "2026-01-12");
+    EXPECT_EQ(change.source(), consent::v1::SOURCE_BANNER);
+    EXPECT_FALSE(change.subject_pseudonym().empty());
+  }
+  // The stream stays open and follows: the next change is the next decision,
+  // not a repeat.
+  ASSERT_TRUE(server_->Record("w-101", {{"marketing", true}}).status.ok());
+  ASSERT_TRUE(NextDecision(resumed, &change));
+  EXPECT_EQ(change.subject_id(), "w-101");
+  resumed.context->TryCancel();
+  (void)resumed.reader->Finish();
+}
+
+TEST_F(WatchTest, FromNowAndOtherKinds) {
+  ASSERT_TRUE(server_->Record("old", {{"statistics", true}}).status.ok());
+  ASSERT_TRUE(Eventually(
+      [&] { return db_.Count("SELECT count(*) FROM audit_unsealed") == 0; }));
+  Stream live = Watch("", /*from_now=*/true);
+  ASSERT_TRUE(server_->Record("new", {{"statistics", true}}).status.ok());
+  consent::v1::ConsentChange change;
+  ASSERT_TRUE(live.reader->Read(&change));
+  EXPECT_EQ(change.kind(), consent::v1::CHANGE_KIND_DECISION);
+  EXPECT_EQ(change.subject_id(), "new");
+  // A policy publish comes through too.
+  consent::v1::PublishPolicyRequest publish;
+  *publish.mutable_policy() = SeedPolicy();
+  publish.mutable_policy()->set_version("2026-07-01");
+  consent::v1::PublishPolicyResponse published;
+  ASSERT_TRUE(server_->policy()
+                  .PublishPolicy(Context().get(), publish, &published)
+                  .ok());
+  ASSERT_TRUE(live.reader->Read(&change));
+  EXPECT_EQ(change.kind(), consent::v1::CHANGE_KIND_POLICY_PUBLISH);
+  EXPECT_EQ(change.policy_version(), "2026-07-01");
+  live.context->TryCancel();
+  (void)live.reader->Finish();
+  // A cursor consentd never gave is refused.
+  Stream bad = Watch("not-a-cursor");
+  EXPECT_FALSE(bad.reader->Read(&change));
+  EXPECT_EQ(bad.reader->Finish().error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
 }
 
 }  // namespace

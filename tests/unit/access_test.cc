@@ -7,6 +7,7 @@
 #include "consent/v1/consent.grpc.pb.h"
 #include "consent/v1/policy.grpc.pb.h"
 #include "google/protobuf/descriptor.h"
+#include "server/rpc_methods.h"
 #include "storage/audit_keys.h"
 
 namespace consentd {
@@ -32,7 +33,12 @@ TEST(Access, EveryRpcHasARule) {
       }
     }
   }
-  EXPECT_EQ(methods, 12);
+  // ... and the server knows each of them (metrics, authorization).
+  EXPECT_EQ(methods, static_cast<int>(kRpcCount));
+  for (size_t i = 0; i < kRpcCount; ++i) {
+    EXPECT_TRUE(MethodRule(Info(static_cast<Rpc>(i)).full_method).has_value())
+        << Info(static_cast<Rpc>(i)).full_method;
+  }
   EXPECT_FALSE(MethodRule("/consent.v1.ConsentService/Nope").has_value());
   EXPECT_FALSE(RoleAllows(Role::kAdmin, "/consent.v1.ConsentService/Nope"));
 }
