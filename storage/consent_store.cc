@@ -38,7 +38,7 @@ SubjectState SubjectFromRows(const pqxx::result& rows) {
 }
 
 // The JSON object of one decision for consentd_record_decisions
-// (migrations/V003).
+// (migrations/V004).
 void AppendDecisionJson(std::string& json, size_t ord, const Decision& d) {
   absl::StrAppend(&json, "{\"ord\":", ord, ",\"subject_id\":");
   AppendJsonString(json, d.subject_id);

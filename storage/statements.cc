@@ -70,9 +70,9 @@ const Statement kStatements[] = {
                           "st.key, st.granted, st.seq, " MICROS(
                               "st.recorded_at") " FROM latest l LEFT JOIN "
                                                 "standing st ON true"},
-    // $1 a batch of decisions as JSON; see migrations/V003 for its fields and
-    // the rows it answers (migrations/V004: column 9 is the subject it was
-    // recorded for, a linked device's account). Columns 2-8 of a written
+    // $1 a batch of decisions as JSON; see migrations/V004 for its fields and
+    // the rows it answers (column 9 is the subject it was recorded for, a
+    // linked device's account). Columns 2-8 of a written
     // decision's rows are those of kLoadSubject: the subject's state after.
     {kRecordDecisions,
      "SELECT out_ord, out_outcome, out_version, out_policy_seq, "
@@ -221,7 +221,7 @@ const Statement kStatements[] = {
     {kEraseLinks,
      "DELETE FROM subject_links WHERE device_subject_id = $1 OR "
      "account_subject_id = $1"},
-    // --- Linked identities (migrations/V004). ---
+    // --- Linked identities (migrations/V003). ---
     // $1 device, $2 account: lock both subjects' rows that exist (id order)
     // and every link touching either.
     {kLockLinkSubjects,

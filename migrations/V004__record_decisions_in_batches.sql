@@ -1,37 +1,30 @@
--- consentd schema, version 4: linked identities (ConsentService.LinkSubjects).
+-- consentd schema, version 4: recording many decisions in one transaction
+-- (group commit, storage/consent_store.cc). The function does for each
+-- decision of a batch what one RecordConsent does: take the subject's row
+-- lock, append the decision as the subject's next consent_version, update
+-- the standing choices. A decision that is refused (its idempotency key was
+-- used, its expected_version is not current) writes nothing and does not
+-- affect the others. No subtransactions: a batch of hundreds stays one
+-- transaction id, so other sessions' snapshots stay cheap. A linked
+-- device's decision is recorded for its account (V003).
 --
--- A device id linked to an account id answers from the account: checks and
--- decisions for the device are the account's until it is unlinked. A device
--- has at most one account; an account is never itself a linked device.
-CREATE TABLE subject_links (
-  device_subject_id  text COLLATE "C" PRIMARY KEY,
-  account_subject_id text COLLATE "C" NOT NULL,
-  merge_rule         text NOT NULL
-                       CHECK (merge_rule IN ('most_recent', 'most_restrictive')),
-  linked_at          timestamptz NOT NULL,
-  actor              text NOT NULL,
-  CHECK (device_subject_id <> account_subject_id)
-);
-CREATE INDEX subject_links_account ON subject_links (account_subject_id);
-
--- A merge decision (source 'link') carries choices made earlier, on the
--- device: for each, when and under which policy it was made, so that it
--- expires and needs re-consent as the original choice would:
--- {"statistics": {"policy_version": "2026-01-12", "decided_at": "..."}}.
--- NULL for every other decision.
-ALTER TABLE decisions ADD COLUMN choice_origins jsonb;
-
-ALTER TABLE decisions DROP CONSTRAINT decisions_source_check;
-ALTER TABLE decisions ADD CONSTRAINT decisions_source_check CHECK (source IN
-  ('banner', 'preferences_center', 'api', 'support', 'import', 'link'));
-ALTER TABLE audit_events DROP CONSTRAINT audit_events_action_check;
-ALTER TABLE audit_events ADD CONSTRAINT audit_events_action_check CHECK (action IN
-  ('decision', 'policy_publish', 'erasure', 'link', 'unlink'));
-
--- Recording decisions now writes a linked device's decision to its account:
--- as V003's function, with one more column, out_subject, the subject the
--- decision was recorded for.
-DROP FUNCTION consentd_record_decisions(jsonb);
+-- batch: a JSON array of objects {ord, subject_id, policy_version, choices,
+-- source, region, gpc, idempotency_key ('' = none), expected_version, actor,
+-- recorded_at}, processed in array order. Rows per decision come back:
+--   outcome 'ok'        the decision is written as version out_version, at
+--                       out_decided_micros (never before the subject's
+--                       previous decision); one row per standing choice of
+--                       the subject after it (out_category, out_granted,
+--                       out_choice_policy_seq, out_choice_micros), all with
+--                       out_policy_seq, the decision's policy seq: the
+--                       subject's state, as the cache holds it (one row
+--                       with NULL choice columns if it has none);
+--   outcome 'replay'    the idempotency key was used before: nothing written;
+--   outcome 'conflict'  expected_version was not current: nothing written;
+--                       out_version is the current version.
+-- Every row has out_subject: the subject the decision was (or would have
+-- been) recorded for, the account of a linked device.
+-- Any error (a database failure) fails the whole batch.
 CREATE FUNCTION consentd_record_decisions(batch jsonb)
 RETURNS TABLE (out_ord integer, out_outcome text, out_version bigint,
                out_decided_micros bigint, out_policy_seq bigint,
@@ -69,7 +62,9 @@ BEGIN
     subject := coalesce(subject, d.subject_id);
     out_subject := subject;
 
-    -- The subject's row lock orders its decisions (see V003).
+    -- The subject's row lock orders its decisions. A subject's first
+    -- decision creates the row (already at version 1); when two first
+    -- decisions race, the loser waits for the winner and locks its row.
     created := false;
     LOOP
       SELECT s.consent_version, s.last_decided_at
@@ -77,7 +72,7 @@ BEGIN
         FROM subjects s WHERE s.subject_id = subject FOR UPDATE;
       EXIT WHEN FOUND;
       current_version := 0;
-      EXIT WHEN d.expected_version <> 0;
+      EXIT WHEN d.expected_version <> 0;  -- A conflict: write nothing.
       INSERT INTO subjects (subject_id, consent_version, last_policy_version,
                             last_decided_at, created_at)
       VALUES (subject, 1, d.policy_version, d.recorded_at, d.recorded_at)
@@ -89,6 +84,7 @@ BEGIN
     END LOOP;
 
     IF d.expected_version <> 0 AND current_version <> d.expected_version THEN
+      -- An exact retry is a replay, not a conflict.
       IF d.idempotency_key <> '' AND EXISTS (
            SELECT 1 FROM decisions
            WHERE subject_id = subject
@@ -110,6 +106,9 @@ BEGIN
     VALUES (subject, current_version + 1, d.policy_version, d.choices,
             d.source, d.region, d.gpc, NULLIF(d.idempotency_key, ''),
             d.expected_version, d.actor, decided)
+    -- The unique index on (subject_id, idempotency_key) decides whether
+    -- this is a retry. Nothing has been written for this decision yet (a
+    -- subject created above has no decisions, so no key can be taken).
     ON CONFLICT (subject_id, idempotency_key)
       WHERE idempotency_key IS NOT NULL DO NOTHING;
     IF NOT FOUND THEN
@@ -152,7 +151,7 @@ BEGIN
       RETURN NEXT;
     END LOOP;
     IF out_category IS NULL THEN
-      RETURN NEXT;
+      RETURN NEXT;  -- No standing choice: still say what was written.
     END IF;
   END LOOP;
 END
