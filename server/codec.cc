@@ -67,6 +67,57 @@ Policy PolicyFromProto(const consent::v1::Policy& proto) {
   return policy;
 }
 
+consent::v1::Cookie CookieToProto(const Cookie& cookie) {
+  consent::v1::Cookie out;
+  out.set_name(cookie.name);
+  out.set_category(cookie.category);
+  out.set_purpose(cookie.purpose);
+  out.set_lifetime(LifetimeToProto(cookie.lifetime));
+  out.set_duration_seconds(cookie.duration_seconds);
+  return out;
+}
+
+void ReviewToProto(const PolicyReview& review,
+                   consent::v1::PolicyChangeReport* out) {
+  out->set_current_version(review.current_version);
+  out->set_already_published(review.already_published);
+  for (const CategoryChange& c : review.diff.category_changes) {
+    consent::v1::CookieCategoryChange* change = out->add_category_changes();
+    change->set_cookie(c.cookie);
+    change->set_from_category(c.from);
+    change->set_to_category(c.to);
+  }
+  for (const Cookie& k : review.diff.cookies_added) {
+    *out->add_cookies_added() = CookieToProto(k);
+  }
+  for (const Cookie& k : review.diff.cookies_removed) {
+    *out->add_cookies_removed() = CookieToProto(k);
+  }
+  for (const std::string& id : review.diff.categories_added) {
+    out->add_categories_added(id);
+  }
+  for (const std::string& id : review.diff.categories_removed) {
+    out->add_categories_removed(id);
+  }
+  for (const std::string& id : review.reconsent_categories) {
+    out->add_reconsent_categories(id);
+  }
+  out->set_subjects_to_reconsent(review.subjects_to_reconsent);
+  for (const ReconsentImpact& i : review.reconsent_impact) {
+    consent::v1::ReconsentImpact* impact = out->add_reconsent_impact();
+    impact->set_category(i.category);
+    impact->set_subjects_granted(i.subjects_granted);
+    impact->set_subjects_denied(i.subjects_denied);
+  }
+  for (const LintFinding& f : review.findings) {
+    consent::v1::LintFinding* finding = out->add_findings();
+    finding->set_code(f.code);
+    finding->set_cookie(f.cookie);
+    finding->set_category(f.category);
+    finding->set_message(f.message);
+  }
+}
+
 std::string CanonicalPolicyBytes(const consent::v1::Policy& proto) {
   std::string bytes;
   {

@@ -13,11 +13,18 @@
 #include "core/decision.h"
 #include "core/evaluation.h"
 #include "core/policy.h"
+#include "core/policy_review.h"
 #include "google/protobuf/timestamp.pb.h"
 
 namespace consentd {
 
 Policy PolicyFromProto(const consent::v1::Policy& proto);
+
+consent::v1::Cookie CookieToProto(const Cookie& cookie);
+
+// The wire form of a dry run's report.
+void ReviewToProto(const PolicyReview& review,
+                   consent::v1::PolicyChangeReport* out);
 
 // The canonical bytes of a policy: its deterministic protobuf encoding.
 // Two policies have the same content iff these are equal.

@@ -93,6 +93,48 @@ absl::StatusOr<PublishOutcome> PolicyRegistry::Publish(
   return outcome;
 }
 
+absl::StatusOr<PolicyReview> PolicyRegistry::Review(
+    const consent::v1::Policy& policy, absl::Duration consent_ttl,
+    absl::Time now) {
+  const Policy candidate = PolicyFromProto(policy);
+  if (absl::Status s = ValidatePolicy(candidate); !s.ok()) return s;
+  if (absl::Status s = Reload(); !s.ok()) return s;
+  const std::shared_ptr<const PolicySnapshot> snapshot = Get();
+  const auto& all = snapshot->history->all();
+  PolicyReview review;
+  for (size_t i = 0; i < all.size(); ++i) {
+    if (all[i]->version() != policy.version()) continue;
+    if (CanonicalPolicyBytes(snapshot->protos[i]) !=
+        CanonicalPolicyBytes(policy)) {
+      // As ConsentStore::PublishPolicy answers.
+      return absl::AlreadyExistsError(absl::StrCat(
+          "policy ", policy.version(),
+          " was already published with different content; publish the "
+          "change under a new version"));
+    }
+    review.already_published = true;
+  }
+  const CompiledPolicy* current = snapshot->current();
+  if (current != nullptr) review.current_version = current->version();
+  if (!review.already_published) {
+    review.diff = DiffPolicies(
+        current == nullptr ? nullptr : &current->policy(), candidate);
+    review.reconsent_categories = candidate.reconsent_categories;
+    std::vector<ReconsentFloor> floors;
+    for (const std::string& id : candidate.reconsent_categories) {
+      floors.push_back(
+          ReconsentFloor{id, ReconsentFloorSeq(*snapshot->history, id)});
+    }
+    absl::StatusOr<ReconsentCounts> counts =
+        store_->CountReconsent(floors, now - consent_ttl);
+    if (!counts.ok()) return counts.status();
+    review.subjects_to_reconsent = counts->subjects;
+    review.reconsent_impact = std::move(counts->categories);
+  }
+  review.findings = LintPolicy(candidate, review.diff, consent_ttl);
+  return review;
+}
+
 absl::StatusOr<std::shared_ptr<const PolicySnapshot>>
 PolicyRegistry::FindVersion(const std::string& version) {
   std::shared_ptr<const PolicySnapshot> snapshot = Get();

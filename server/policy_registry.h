@@ -13,6 +13,7 @@
 #include "absl/synchronization/mutex.h"
 #include "consent/v1/policy.pb.h"
 #include "core/policy_catalog.h"
+#include "core/policy_review.h"
 #include "storage/consent_store.h"
 
 namespace consentd {
@@ -56,6 +57,16 @@ class PolicyRegistry {
   absl::StatusOr<PublishOutcome> Publish(const consent::v1::Policy& policy,
                                          const std::string& actor,
                                          absl::Time now);
+
+  // A dry run of Publish: validates `policy` as Publish does (the same
+  // InvalidArgument and AlreadyExists), writes and audits nothing, and
+  // reports what publishing it would change relative to the current policy
+  // (reloaded first, so a publish through another replica counts). A
+  // decision counts today if it was decided after `now - consent_ttl` and
+  // is not made stale by an earlier re-consent. Errors: those of the store.
+  absl::StatusOr<PolicyReview> Review(const consent::v1::Policy& policy,
+                                      absl::Duration consent_ttl,
+                                      absl::Time now);
 
   // The policy of `version`, reloading once from the database if this
   // replica has not seen it yet (another replica may have published it).

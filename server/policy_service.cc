@@ -27,6 +27,16 @@ grpc::ServerUnaryReactor* PolicyServiceImpl::PublishPolicy(
       ctx_.work, call,
       [this, req = std::move(req), response,
        actor = caller->principal]() -> grpc::Status {
+        if (req.validate_only()) {
+          absl::StatusOr<PolicyReview> review = ctx_.policies->Review(
+              req.policy(), ctx_.consent_ttl, ctx_.clock->Now());
+          if (!review.ok()) return ToGrpcStatus(review.status());
+          consent::v1::PublishPolicyResponse out;
+          out.set_version(req.policy().version());
+          out.set_created(!review->already_published);
+          ReviewToProto(*review, out.mutable_dry_run());
+          return SerializeResponse(out, response);
+        }
         absl::StatusOr<PublishOutcome> outcome =
             ctx_.policies->Publish(req.policy(), actor, ctx_.clock->Now());
         if (!outcome.ok()) return ToGrpcStatus(outcome.status());

@@ -155,6 +155,43 @@ absl::StatusOr<bool> ConsentStore::PolicyExists(const std::string& version) {
   return exists;
 }
 
+absl::StatusOr<ReconsentCounts> ConsentStore::CountReconsent(
+    const std::vector<ReconsentFloor>& floors, absl::Time expired_until) {
+  ReconsentCounts counts;
+  if (floors.empty()) return counts;
+  std::string json = "[";
+  for (const ReconsentFloor& f : floors) {
+    if (json.size() > 1) json += ",";
+    json += "{\"category\":";
+    AppendJsonString(json, f.category);
+    absl::StrAppend(&json, ",\"floor_seq\":", f.floor_seq, "}");
+  }
+  json += "]";
+  absl::Status status =
+      db_->Read("count reconsent", [&](pqxx::transaction_base& tx) {
+        counts = ReconsentCounts();
+        for (const ReconsentFloor& f : floors) {
+          counts.categories.push_back(ReconsentImpact{f.category});
+        }
+        for (const pqxx::row& row :
+             Exec(*db_, tx, kCountReconsent, json, SqlTime(expired_until))) {
+          if (row[0].is_null()) {
+            counts.subjects = row[1].as<int64_t>();
+            continue;
+          }
+          const std::string category = row[0].as<std::string>();
+          for (ReconsentImpact& impact : counts.categories) {
+            if (impact.category != category) continue;
+            impact.subjects_granted = row[1].as<int64_t>();
+            impact.subjects_denied = row[2].as<int64_t>();
+          }
+        }
+        return absl::OkStatus();
+      });
+  if (!status.ok()) return status;
+  return counts;
+}
+
 absl::StatusOr<SubjectState> ConsentStore::LoadSubject(
     absl::string_view subject_id, absl::Time deadline, bool* linked) {
   SubjectState state;

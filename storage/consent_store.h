@@ -14,6 +14,7 @@
 #include "absl/types/span.h"
 #include "core/decision.h"
 #include "core/link.h"
+#include "core/policy_review.h"
 #include "core/subject_state.h"
 #include "storage/audit_keys.h"
 #include "storage/database.h"
@@ -77,6 +78,21 @@ struct LinkOutcome {
   bool already_linked = false;
 };
 
+// A re-consent category and the publish order from which its decisions
+// count today (CompiledPolicy::CategoryInfo::reconsent_floor_seq).
+struct ReconsentFloor {
+  std::string category;
+  int64_t floor_seq = 0;
+};
+
+// How many subjects a re-consent would ask again.
+struct ReconsentCounts {
+  // One per ReconsentFloor, in the same order.
+  std::vector<ReconsentImpact> categories;
+  // Distinct subjects over all of them.
+  int64_t subjects = 0;
+};
+
 // Thread-safe (each call takes a pooled connection).
 class ConsentStore {
  public:
@@ -98,6 +114,13 @@ class ConsentStore {
   // Whether a policy of `version` was published (a cheap check before
   // reloading every policy).
   absl::StatusOr<bool> PolicyExists(const std::string& version);
+
+  // Counts, for each of `floors`, the subjects whose standing choice for the
+  // category counts today: made under a policy whose seq is at least the
+  // floor, and decided after `expired_until` (now minus the consent TTL).
+  // Read-only. Errors: those of Database::Read.
+  absl::StatusOr<ReconsentCounts> CountReconsent(
+      const std::vector<ReconsentFloor>& floors, absl::Time expired_until);
 
   // The subject's current state; version 0 and no choices for a subject
   // never seen. For a device linked to an account, the account's state

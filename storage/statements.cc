@@ -276,6 +276,23 @@ const Statement kStatements[] = {
     {kRecordErasure,
      "INSERT INTO subject_erasures (subject_pseudonym, erasure, erased_at, "
      "actor) VALUES ($1, $2, $3::timestamptz, $4)"},
+
+    // --- Policy dry runs. ---
+    // $1 a JSON array [{category, floor_seq}], $2 the expiry cutoff: the
+    // standing choices that count today for those categories (made under a
+    // policy of seq >= floor_seq, decided after the cutoff). One row per
+    // category with a counted choice (category, granted, denied), then one
+    // row (NULL, distinct subjects over all of them, 0).
+    {kCountReconsent,
+     "WITH f AS (SELECT * FROM jsonb_to_recordset($1::jsonb) "
+     "AS f(category text, floor_seq bigint)), "
+     "c AS (SELECT c.subject_id, c.category, c.granted "
+     "FROM subject_choices c JOIN f ON c.category = f.category COLLATE \"C\" "
+     "JOIN policies p ON p.version = c.policy_version "
+     "WHERE p.seq >= f.floor_seq AND c.decided_at > $2::timestamptz) "
+     "SELECT category, count(*) FILTER (WHERE granted), "
+     "count(*) FILTER (WHERE NOT granted) FROM c GROUP BY category "
+     "UNION ALL SELECT NULL, count(DISTINCT subject_id), 0 FROM c"},
 };
 
 #undef MICROS

@@ -64,6 +64,8 @@ inline constexpr char kInsertLinkDecision[] = "insert_link_decision";
 inline constexpr char kUpsertChoice[] = "upsert_choice";
 inline constexpr char kInsertLink[] = "insert_link";
 inline constexpr char kDeleteLink[] = "delete_link";
+// Policy dry runs.
+inline constexpr char kCountReconsent[] = "count_reconsent";
 
 // All statements, for preparing.
 std::span<const Statement> AllStatements();
