@@ -60,7 +60,7 @@ PolicyDiff DiffPolicies(const Policy* current, const Policy& candidate) {
 
 std::vector<LintFinding> LintPolicy(const Policy& candidate,
                                     const PolicyDiff& diff,
-                                    absl::Duration consent_ttl) {
+                                    absl::Duration server_ttl) {
   absl::flat_hash_map<absl::string_view, const Category*> categories;
   for (const Category& c : candidate.categories) categories.emplace(c.id, &c);
   const auto optional = [&](absl::string_view id) {
@@ -80,6 +80,10 @@ std::vector<LintFinding> LintPolicy(const Policy& candidate,
     const std::string name = Quoted(k.name);
     const std::string category = Quoted(k.category);
     if (optional(k.category)) {
+      // How long a grant of its category counts: its own, or the server's.
+      const int64_t own = categories.at(k.category)->grant_ttl_seconds;
+      const absl::Duration consent_ttl =
+          own > 0 ? absl::Seconds(own) : server_ttl;
       switch (k.lifetime) {
         case Lifetime::kVaries:
           add(kLintOptionalCookieLifetimeVaries, k,

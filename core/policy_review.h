@@ -72,7 +72,8 @@ struct LintFinding {
 //  - OPTIONAL_COOKIE_LIFETIME_VARIES: an optional cookie with
 //    LIFETIME_VARIES (the banner cannot state how long it lives);
 //  - COOKIE_OUTLIVES_CONSENT: an optional LIFETIME_FIXED cookie whose
-//    duration is longer than `consent_ttl`;
+//    duration is longer than a grant of its category counts (the
+//    category's grant_ttl_seconds, or `server_ttl`);
 //  - PERSISTENT_COOKIE_OUTLIVES_CONSENT: an optional LIFETIME_PERSISTENT
 //    cookie;
 //  - COOKIE_EXCEEDS_BROWSER_CAP: a LIFETIME_FIXED duration over 400 days
@@ -84,7 +85,7 @@ struct LintFinding {
 // `diff` is DiffPolicies(current, candidate).
 std::vector<LintFinding> LintPolicy(const Policy& candidate,
                                     const PolicyDiff& diff,
-                                    absl::Duration consent_ttl);
+                                    absl::Duration server_ttl);
 
 // How many subjects a re-consent category would ask again: those whose
 // standing choice for it counts today, by what they chose.

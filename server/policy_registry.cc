@@ -122,11 +122,24 @@ absl::StatusOr<PolicyReview> PolicyRegistry::Review(
     review.reconsent_categories = candidate.reconsent_categories;
     std::vector<ReconsentFloor> floors;
     for (const std::string& id : candidate.reconsent_categories) {
-      floors.push_back(
-          ReconsentFloor{id, ReconsentFloorSeq(*snapshot->history, id)});
+      ReconsentFloor floor{id, ReconsentFloorSeq(*snapshot->history, id)};
+      // Which choices count today: by the current policy's lifetimes for
+      // the category (its own, or the server's).
+      absl::Duration grant_ttl = consent_ttl, refusal_ttl = consent_ttl;
+      if (const CompiledPolicy::CategoryInfo* c =
+              current == nullptr ? nullptr : current->FindCategory(id)) {
+        if (c->def->grant_ttl_seconds > 0) {
+          grant_ttl = absl::Seconds(c->def->grant_ttl_seconds);
+        }
+        if (c->def->refusal_ttl_seconds > 0) {
+          refusal_ttl = absl::Seconds(c->def->refusal_ttl_seconds);
+        }
+      }
+      floor.grant_expired_until = now - grant_ttl;
+      floor.refusal_expired_until = now - refusal_ttl;
+      floors.push_back(std::move(floor));
     }
-    absl::StatusOr<ReconsentCounts> counts =
-        store_->CountReconsent(floors, now - consent_ttl);
+    absl::StatusOr<ReconsentCounts> counts = store_->CountReconsent(floors);
     if (!counts.ok()) return counts.status();
     review.subjects_to_reconsent = counts->subjects;
     review.reconsent_impact = std::move(counts->categories);

@@ -156,7 +156,7 @@ absl::StatusOr<bool> ConsentStore::PolicyExists(const std::string& version) {
 }
 
 absl::StatusOr<ReconsentCounts> ConsentStore::CountReconsent(
-    const std::vector<ReconsentFloor>& floors, absl::Time expired_until) {
+    const std::vector<ReconsentFloor>& floors) {
   ReconsentCounts counts;
   if (floors.empty()) return counts;
   std::string json = "[";
@@ -164,7 +164,11 @@ absl::StatusOr<ReconsentCounts> ConsentStore::CountReconsent(
     if (json.size() > 1) json += ",";
     json += "{\"category\":";
     AppendJsonString(json, f.category);
-    absl::StrAppend(&json, ",\"floor_seq\":", f.floor_seq, "}");
+    absl::StrAppend(&json, ",\"floor_seq\":", f.floor_seq, ",\"grant_until\":");
+    AppendJsonString(json, SqlTime(f.grant_expired_until));
+    json += ",\"refusal_until\":";
+    AppendJsonString(json, SqlTime(f.refusal_expired_until));
+    json += "}";
   }
   json += "]";
   absl::Status status =
@@ -173,8 +177,7 @@ absl::StatusOr<ReconsentCounts> ConsentStore::CountReconsent(
         for (const ReconsentFloor& f : floors) {
           counts.categories.push_back(ReconsentImpact{f.category});
         }
-        for (const pqxx::row& row :
-             Exec(*db_, tx, kCountReconsent, json, SqlTime(expired_until))) {
+        for (const pqxx::row& row : Exec(*db_, tx, kCountReconsent, json)) {
           if (row[0].is_null()) {
             counts.subjects = row[1].as<int64_t>();
             continue;

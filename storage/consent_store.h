@@ -83,6 +83,9 @@ struct LinkOutcome {
 struct ReconsentFloor {
   std::string category;
   int64_t floor_seq = 0;
+  // Choices decided at or before these have expired (a grant, a refusal).
+  absl::Time grant_expired_until = absl::InfinitePast();
+  absl::Time refusal_expired_until = absl::InfinitePast();
 };
 
 // How many subjects a re-consent would ask again.
@@ -117,10 +120,10 @@ class ConsentStore {
 
   // Counts, for each of `floors`, the subjects whose standing choice for the
   // category counts today: made under a policy whose seq is at least the
-  // floor, and decided after `expired_until` (now minus the consent TTL).
-  // Read-only. Errors: those of Database::Read.
+  // floor, and decided after the floor's expiry time for a grant or a
+  // refusal. Read-only. Errors: those of Database::Read.
   absl::StatusOr<ReconsentCounts> CountReconsent(
-      const std::vector<ReconsentFloor>& floors, absl::Time expired_until);
+      const std::vector<ReconsentFloor>& floors);
 
   // The subject's current state; version 0 and no choices for a subject
   // never seen. For a device linked to an account, the account's state

@@ -285,11 +285,13 @@ const Statement kStatements[] = {
     // row (NULL, distinct subjects over all of them, 0).
     {kCountReconsent,
      "WITH f AS (SELECT * FROM jsonb_to_recordset($1::jsonb) "
-     "AS f(category text, floor_seq bigint)), "
+     "AS f(category text, floor_seq bigint, grant_until timestamptz, "
+     "refusal_until timestamptz)), "
      "c AS (SELECT c.subject_id, c.category, c.granted "
      "FROM subject_choices c JOIN f ON c.category = f.category COLLATE \"C\" "
      "JOIN policies p ON p.version = c.policy_version "
-     "WHERE p.seq >= f.floor_seq AND c.decided_at > $2::timestamptz) "
+     "WHERE p.seq >= f.floor_seq AND c.decided_at > CASE WHEN c.granted "
+     "THEN f.grant_until ELSE f.refusal_until END) "
      "SELECT category, count(*) FILTER (WHERE granted), "
      "count(*) FILTER (WHERE NOT granted) FROM c GROUP BY category "
      "UNION ALL SELECT NULL, count(DISTINCT subject_id), 0 FROM c"},

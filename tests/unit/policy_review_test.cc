@@ -9,6 +9,13 @@
 namespace consentd {
 namespace {
 
+Category OptionalCategory(const char* id, const char* name) {
+  Category c;
+  c.id = id;
+  c.display_name = name;
+  return c;
+}
+
 using Strings = std::vector<std::string>;
 using testing::SmallPolicy;
 
@@ -56,7 +63,7 @@ TEST(DiffPolicies, ReportsCategoryChangesAdditionsAndRemovals) {
   }
   next.cookies.erase(next.cookies.begin() + 1);  // countryCode
   next.cookies.push_back({"_ga_*", "statistics", "", Lifetime::kFixed, 86400});
-  next.categories.push_back({"social", "Social", "", false, false});
+  next.categories.push_back(OptionalCategory("social", "Social"));
   next.cookies.push_back({"fb_like", "social", "", Lifetime::kSession, 0});
   next.categories.erase(next.categories.begin() + 1);  // preferences
   next.cookies.erase(next.cookies.begin() + 2);        // ia_pref_theme
@@ -176,7 +183,7 @@ TEST(LintPolicy, MovingIntoTheNecessaryCategoryNeedsNoReconsent) {
 
 TEST(LintPolicy, OptionalCategoryWithoutCookies) {
   Policy p = CleanPolicy();
-  p.categories.push_back({"social", "Social", "", false, false});
+  p.categories.push_back(OptionalCategory("social", "Social"));
   const std::vector<LintFinding> findings = LintPolicy(p, {}, kYear);
   EXPECT_EQ(Codes(findings), (Strings{kLintCategoryWithoutCookies}));
   EXPECT_EQ(findings[0].cookie, "");
