@@ -77,6 +77,8 @@ std::optional<uint8_t> MethodRule(absl::string_view full_method) {
   return it->second;
 }
 
+bool RoleMayImportDecisionTimes(Role role) { return role == Role::kAdmin; }
+
 bool RoleAllows(Role role, absl::string_view full_method) {
   const std::optional<uint8_t> rule = MethodRule(full_method);
   return rule && (*rule & (1u << static_cast<int>(role))) != 0;

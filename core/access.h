@@ -37,6 +37,12 @@ std::optional<uint8_t> MethodRule(absl::string_view full_method);
 // Whether `role` may call `full_method` (false when it has no rule).
 bool RoleAllows(Role role, absl::string_view full_method);
 
+// Whether `role` may record a decision at a time of its own (RecordConsent
+// with recorded_at: importing history from another platform). Only admin:
+// it writes what a subject decided in the past, which is what the audit
+// log is there to prove.
+bool RoleMayImportDecisionTimes(Role role);
+
 struct Credential {
   Role role = Role::kApp;
   // Who the caller is; becomes the actor of what it records.

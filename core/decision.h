@@ -50,8 +50,13 @@ struct Decision {
   int64_t expected_version = 0;
   // Who recorded it (the authenticated principal).
   std::string actor;
-  // Server time when it was accepted; the decision expires from here.
+  // Server time when it was accepted, or for an import the time the subject
+  // decided (keep_time); the decision expires from here.
   absl::Time recorded_at;
+  // Recorded at exactly recorded_at (an import from another platform),
+  // never moved later to follow the subject's previous decision: refused
+  // (FailedPrecondition) when that decision is later.
+  bool keep_time = false;
   // For the audit log.
   RequestFingerprint fingerprint;
 };

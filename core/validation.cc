@@ -187,4 +187,22 @@ absl::Status ValidateCategoryId(absl::string_view id, absl::string_view field) {
   return absl::OkStatus();
 }
 
+absl::Status ValidateImportedTime(absl::Time t, absl::Time now,
+                                  absl::string_view field) {
+  const auto format = [](absl::Time x) {
+    return absl::FormatTime("%Y-%m-%dT%H:%M:%E*SZ", x, absl::UTCTimeZone());
+  };
+  if (t < absl::UnixEpoch()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, " ", format(t), " is before 1970-01-01T00:00:00Z"));
+  }
+  if (t > now + kMaxImportClockSkew) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        field, " ", format(t), " is in the future (the server's time is ",
+        format(now), "; at most ", absl::FormatDuration(kMaxImportClockSkew),
+        " ahead is accepted)"));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace consentd

@@ -9,6 +9,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 
 namespace consentd {
 
@@ -17,6 +18,9 @@ inline constexpr size_t kMaxCookieNameBytes = 256;
 inline constexpr size_t kMaxIdempotencyKeyBytes = 256;
 inline constexpr size_t kMaxPolicyVersionBytes = 64;
 inline constexpr size_t kMaxCategoryIdBytes = 64;
+// How far ahead of the server's clock an imported decision's time may be
+// (the other platform's clock may run ahead).
+inline constexpr absl::Duration kMaxImportClockSkew = absl::Minutes(5);
 
 // True when `s` is well-formed UTF-8 (no overlong forms, no surrogates,
 // nothing above U+10FFFF).
@@ -51,6 +55,11 @@ absl::Status ValidatePolicyVersion(absl::string_view version,
 // at a character boundary, then "..."), with quotes, backslashes and control
 // characters escaped, so that no input can make a message unbounded.
 std::string Quoted(absl::string_view value);
+
+// The time an imported decision was made: not before the Unix epoch (no
+// consent platform is older) and not after `now` + kMaxImportClockSkew.
+absl::Status ValidateImportedTime(absl::Time t, absl::Time now,
+                                  absl::string_view field);
 
 // [a-z][a-z0-9_]{0,63}, e.g. "marketing".
 absl::Status ValidateCategoryId(absl::string_view id, absl::string_view field);

@@ -10,7 +10,12 @@
 --
 -- batch: a JSON array of objects {ord, subject_id, policy_version, choices,
 -- source, region, gpc, idempotency_key ('' = none), expected_version, actor,
--- recorded_at}, processed in array order. Rows per decision come back:
+-- recorded_at, keep_time (absent = false)}, processed in array order. A
+-- decision is recorded at the later of its recorded_at and the subject's
+-- previous decision (times never go backwards within a subject); with
+-- keep_time (an imported decision) exactly at its recorded_at, or, if that
+-- is before the subject's latest decision, not at all. Rows per decision
+-- come back:
 --   outcome 'ok'        the decision is written as version out_version, at
 --                       out_decided_micros (never before the subject's
 --                       previous decision); one row per standing choice of
@@ -21,7 +26,11 @@
 --                       with NULL choice columns if it has none);
 --   outcome 'replay'    the idempotency key was used before: nothing written;
 --   outcome 'conflict'  expected_version was not current: nothing written;
---                       out_version is the current version.
+--                       out_version is the current version;
+--   outcome 'out_of_order'  keep_time, and older than the subject's latest
+--                       decision: nothing written; out_version is the
+--                       current version, out_decided_micros the latest
+--                       decision's time.
 -- Every row has out_subject: the subject the decision was (or would have
 -- been) recorded for, the account of a linked device.
 -- Any error (a database failure) fails the whole batch.
@@ -44,7 +53,8 @@ BEGIN
     SELECT * FROM jsonb_to_recordset(batch) AS x(
       ord integer, subject_id text, policy_version text, choices jsonb,
       source text, region text, gpc boolean, idempotency_key text,
-      expected_version bigint, actor text, recorded_at timestamptz)
+      expected_version bigint, actor text, recorded_at timestamptz,
+      keep_time boolean)
   LOOP
     out_ord := d.ord;
     out_version := NULL;
@@ -93,6 +103,25 @@ BEGIN
       ELSE
         out_outcome := 'conflict';
         out_version := current_version;
+      END IF;
+      RETURN NEXT;
+      CONTINUE;
+    END IF;
+
+    IF coalesce(d.keep_time, false) AND NOT created
+       AND d.recorded_at < last_decided THEN
+      -- An imported decision keeps its own time, so it cannot come after a
+      -- later one. An exact retry is still a replay.
+      IF d.idempotency_key <> '' AND EXISTS (
+           SELECT 1 FROM decisions
+           WHERE subject_id = subject
+             AND idempotency_key = d.idempotency_key) THEN
+        out_outcome := 'replay';
+      ELSE
+        out_outcome := 'out_of_order';
+        out_version := current_version;
+        out_decided_micros :=
+          (extract(epoch FROM last_decided) * 1000000)::bigint;
       END IF;
       RETURN NEXT;
       CONTINUE;

@@ -334,6 +334,22 @@ grpc::ServerUnaryReactor* ConsentServiceImpl::RecordConsent(
   d.expected_version = req.expected_version();
   d.actor = caller->principal;
   d.fingerprint = FingerprintOf(req.context(), *ctx_.audit_keys);
+  if (req.has_recorded_at()) {
+    if (!RoleMayImportDecisionTimes(caller->role)) {
+      return call.Fail(absl::PermissionDeniedError(
+          "recorded_at (importing a decision with the time it was made) "
+          "needs the admin role"));
+    }
+    const absl::Time t = FromTimestamp(req.recorded_at());
+    if (absl::Status v =
+            ValidateImportedTime(t, ctx_.clock->Now(), "recorded_at");
+        !v.ok()) {
+      return call.Fail(v);
+    }
+    // PostgreSQL keeps microseconds.
+    d.recorded_at = absl::FromUnixMicros(absl::ToUnixMicros(t));
+    d.keep_time = true;
+  }
 
   absl::Status queued = ctx_.work->Submit([this, call, response,
                                            d = std::move(d)]() mutable {
@@ -360,7 +376,10 @@ grpc::ServerUnaryReactor* ConsentServiceImpl::RecordConsent(
     }
     // Stamped when the write runs, not when it was queued. PostgreSQL keeps
     // microseconds: truncate so the answer equals the record.
-    d.recorded_at = absl::FromUnixMicros(absl::ToUnixMicros(ctx_.clock->Now()));
+    if (!d.keep_time) {
+      d.recorded_at =
+          absl::FromUnixMicros(absl::ToUnixMicros(ctx_.clock->Now()));
+    }
     const ConsentCache::FillToken token = ctx_.cache->BeginFill(d.subject_id);
     std::string subject = d.subject_id;
     const ConsentSource source = d.source;

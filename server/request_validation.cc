@@ -85,6 +85,18 @@ absl::Status ValidateRequest(const consent::v1::RecordConsentRequest& r) {
         "SOURCE_API, SOURCE_SUPPORT, SOURCE_IMPORT (got ",
         r.source(), ")"));
   }
+  if (r.has_recorded_at()) {
+    if (SourceFromProto(r.source()) != ConsentSource::kImport) {
+      return absl::InvalidArgumentError(
+          "recorded_at may be set only with source SOURCE_IMPORT (an "
+          "imported decision keeps the time it was made; every other "
+          "decision is stamped by the server)");
+    }
+    if (r.recorded_at().nanos() < 0 || r.recorded_at().nanos() > 999999999) {
+      return absl::InvalidArgumentError(
+          "recorded_at.nanos must be between 0 and 999999999");
+    }
+  }
   if (absl::Status s = ValidateRegionCode(r.region(), "region"); !s.ok()) {
     return s;
   }

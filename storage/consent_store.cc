@@ -31,6 +31,10 @@ void AddSubjectRow(const pqxx::row& row, int first, SubjectState& state) {
       TimeFromMicros(row[first + 6].as<int64_t>())});
 }
 
+std::string Rfc3339(absl::Time t) {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%E*SZ", t, absl::UTCTimeZone());
+}
+
 SubjectState SubjectFromRows(const pqxx::result& rows) {
   SubjectState state;
   for (const pqxx::row& row : rows) AddSubjectRow(row, 0, state);
@@ -57,6 +61,7 @@ void AppendDecisionJson(std::string& json, size_t ord, const Decision& d) {
   AppendJsonString(json, d.actor);
   json += ",\"recorded_at\":";
   AppendJsonString(json, SqlTime(d.recorded_at));
+  if (d.keep_time) json += ",\"keep_time\":true";
   json += "}";
 }
 
@@ -284,6 +289,16 @@ std::vector<absl::StatusOr<RecordOutcome>> ConsentStore::RecordDecisions(
             replays.push_back({i, subject});
             continue;
           }
+          if (result == "out_of_order") {
+            results[i] = absl::FailedPreconditionError(absl::StrCat(
+                "recorded_at ", Rfc3339(d.recorded_at),
+                " is before the subject's latest decision (version ",
+                row[2].as<int64_t>(), " at ",
+                Rfc3339(TimeFromMicros(row[4].as<int64_t>())),
+                "): an imported decision keeps its time, so it must not be "
+                "older than what the subject decided since"));
+            continue;
+          }
           if (result == "conflict") {
             results[i] = absl::AbortedError(
                 absl::StrCat("expected_version is ", d.expected_version,
@@ -342,7 +357,8 @@ absl::StatusOr<RecordOutcome> ConsentStore::Replay(const Decision& d,
             Exec1(*db_, tx, kDecisionByKey, subject, d.idempotency_key,
                   d.policy_version, ChoicesJson(d.choices),
                   std::string(SourceName(d.source)), d.region, d.gpc,
-                  d.expected_version);
+                  d.expected_version,
+                  d.keep_time ? SqlTime(d.recorded_at) : std::string());
         if (!first[2].as<bool>()) {
           return absl::AlreadyExistsError(absl::StrCat(
               "idempotency_key was already used for this subject with a "

@@ -142,11 +142,14 @@ class ConsentStore {
   // subject's next version, with its standing choices, in one transaction;
   // returns only after the commit. The decision's time is
   // decision.recorded_at, or the subject's previous decision time if that is
-  // later (times never go backwards within a subject). A retry with the same
+  // later (times never go backwards within a subject); with
+  // decision.keep_time exactly decision.recorded_at. A retry with the same
   // idempotency key must repeat policy version, choices, source, region,
-  // GPC and expected_version. Errors: Aborted (expected_version is set
-  // and is not the current version), AlreadyExists (the idempotency key was
-  // used with another payload), and those of Database::Transact.
+  // GPC and expected_version (and recorded_at with keep_time). Errors:
+  // Aborted (expected_version is set and is not the current version),
+  // AlreadyExists (the idempotency key was used with another payload),
+  // FailedPrecondition (keep_time, and the subject's latest decision is
+  // later than decision.recorded_at), and those of Database::Transact.
   absl::StatusOr<RecordOutcome> RecordDecision(
       const Decision& decision, absl::Time deadline = absl::InfiniteFuture());
 

@@ -80,13 +80,17 @@ const Statement kStatements[] = {
      "out_choice_micros, out_subject "
      "FROM consentd_record_decisions($1::jsonb)"},
     // $1 subject, $2 key, then the request to compare: $3 policy version,
-    // $4 choices, $5 source, $6 region, $7 gpc, $8 expected version.
+    // $4 choices, $5 source, $6 region, $7 gpc, $8 expected version, $9 the
+    // time an import keeps ('' for other decisions: not compared).
     {kDecisionByKey, "SELECT consent_version, " MICROS(
                          "recorded_at") ", "
                                         "(policy_version = $3 AND choices = "
                                         "$4::jsonb AND source = $5 "
                                         "AND region = $6 AND gpc = $7 AND "
-                                        "expected_version = $8) AS same "
+                                        "expected_version = $8 AND "
+                                        "recorded_at = coalesce(nullif($9, "
+                                        "'')::timestamptz, recorded_at)) "
+                                        "AS same "
                                         "FROM decisions WHERE subject_id = $1 "
                                         "AND idempotency_key = $2"},
     // $1 payload (changes.h). Delivered to every listener when, and only
