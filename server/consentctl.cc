@@ -2,9 +2,11 @@
 // operate the service without writing code. Run `consentctl --help`.
 //
 // Exit codes: 0 success (for `check`: every cookie allowed), 1 `check`
-// answered denied for some cookie, 2 usage error, 3 the call failed.
+// answered denied for some cookie (`audit verify`: not intact; `import`:
+// some rows rejected), 2 usage error, 3 the call failed.
 #include <google/protobuf/util/json_util.h>
 #include <grpcpp/grpcpp.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -22,13 +24,16 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "consent/v1/audit.grpc.pb.h"
 #include "consent/v1/consent.grpc.pb.h"
 #include "consent/v1/policy.grpc.pb.h"
+#include "core/json_text.h"
 #include "server/codec.h"
+#include "server/import_file.h"
 
 ABSL_FLAG(std::string, addr, "",
           "consentd address (default $CONSENTD_ADDR or localhost:50051).");
@@ -51,7 +56,8 @@ ABSL_FLAG(std::string, source, "api",
           "record: banner, preferences_center, api, support or import.");
 ABSL_FLAG(std::string, policy_version, "",
           "record: the policy the subject saw (default: the current one); "
-          "get: evaluate under this policy instead of the current one.");
+          "get: evaluate under this policy instead of the current one; "
+          "import: the policy of rows that do not name one.");
 ABSL_FLAG(std::string, idempotency_key, "", "record: idempotency key.");
 ABSL_FLAG(std::string, as_of, "",
           "check, get: answer as of this time (2026-03-01 or "
@@ -87,6 +93,11 @@ ABSL_FLAG(std::string, after_cursor, "",
 ABSL_FLAG(bool, from_now, false,
           "watch: only changes from now on (without --after_cursor).");
 ABSL_FLAG(int64_t, count, 0, "watch: stop after this many changes (0: never).");
+ABSL_FLAG(bool, dry_run, false,
+          "policy publish: validate and report what would change; publish "
+          "nothing. import: read the file and report bad rows; send nothing.");
+ABSL_FLAG(int, parallel, 32,
+          "import: calls in flight at once (the server batches them).");
 
 namespace consentd {
 namespace {
@@ -110,6 +121,8 @@ Usage: consentctl [flags] COMMAND ARGS...
                                      (--as_of T: then; --policy_version V:
                                      under another policy)
   policy publish FILE                publish a policy (protobuf JSON)
+  policy publish --dry_run FILE      validate it and report what publishing
+                                     would change (cookies, re-consent, lint)
   policy get [VERSION]               print a policy (default: current)
   policy list                        list published policies
   link DEVICE ACCOUNT [--merge_rule=most_recent|most_restrictive]
@@ -126,18 +139,24 @@ Usage: consentctl [flags] COMMAND ARGS...
   audit verify                       check that the audit log is intact
   subject export SUBJECT             everything held about a subject (JSON)
   subject erase SUBJECT --yes        erase a subject (keeps pseudonymous proof)
+  import FILE [--parallel N] [--policy_version V] [--dry_run]
+                                     import decisions from another platform
+                                     (NDJSON or CSV; docs/import.md); exit 1
+                                     if some rows were rejected
 
 Examples:
   consentctl record user-42 statistics=true marketing=false
   consentctl check user-42 ia_stats_events refreshToken
   consentctl --region=US-CA --gpc check user-42 ia_mkt_source
   consentctl --as_of=2026-03-01 check user-42 ia_mkt_source
+  consentctl policy publish --dry_run config/policies/2026-01-12.json
+  consentctl import decisions.ndjson
 
 Connection: --addr (or CONSENTD_ADDR, default localhost:50051) and --token
 (or CONSENTD_TOKEN: the token itself, without "Bearer"); TLS with --tls_ca.
 Every flag: consentctl --helpfull.
-Exit codes: 0 ok, 1 denied (check) or not intact (audit verify), 2 usage,
-3 the call failed.)";
+Exit codes: 0 ok, 1 denied (check), not intact (audit verify) or rows
+rejected (import), 2 usage, 3 the call failed.)";
 
 int Usage(const std::string& message) {
   std::cerr << "consentctl: " << message << "\n"
@@ -499,6 +518,83 @@ int Get(Client& client, const std::vector<char*>& args) {
   return 0;
 }
 
+std::string DescribeCookie(const consent::v1::Cookie& k) {
+  std::string lifetime =
+      Name(consent::v1::CookieLifetime_descriptor(), k.lifetime(), "LIFETIME_");
+  if (k.lifetime() == consent::v1::LIFETIME_FIXED) {
+    absl::StrAppend(&lifetime, " ",
+                    k.duration_seconds() % 86400 == 0
+                        ? absl::StrCat(k.duration_seconds() / 86400, "d")
+                        : absl::StrCat(k.duration_seconds(), "s"));
+  }
+  return absl::StrCat(k.name(), " (", k.category(), ", ", lifetime, ")");
+}
+
+// The report of `policy publish --dry_run`, for people.
+void PrintDryRun(const consent::v1::PublishPolicyResponse& r) {
+  const consent::v1::PolicyChangeReport& d = r.dry_run();
+  std::cout << "dry run of policy " << r.version() << ": valid; nothing was "
+            << "published\n";
+  if (d.already_published()) {
+    std::cout << "already published with this content: publishing it again "
+                 "is a no-op\n";
+  } else if (d.current_version().empty()) {
+    std::cout << "no policy is published yet: it would become the first\n";
+  } else {
+    std::cout << "compared with the current policy " << d.current_version()
+              << ":\n";
+  }
+  const auto section = [](const std::string& title, int count) {
+    std::cout << "  " << title << ":" << (count == 0 ? " none" : "") << "\n";
+  };
+  if (!d.already_published()) {
+    section("cookies changing category", d.category_changes_size());
+    for (const consent::v1::CookieCategoryChange& c : d.category_changes()) {
+      std::cout << "    " << c.cookie() << ": " << c.from_category() << " -> "
+                << c.to_category() << "\n";
+    }
+    section("cookies added", d.cookies_added_size());
+    for (const consent::v1::Cookie& k : d.cookies_added()) {
+      std::cout << "    + " << DescribeCookie(k) << "\n";
+    }
+    section("cookies removed", d.cookies_removed_size());
+    for (const consent::v1::Cookie& k : d.cookies_removed()) {
+      std::cout << "    - " << DescribeCookie(k) << "\n";
+    }
+    if (d.categories_added_size() > 0 || d.categories_removed_size() > 0) {
+      std::cout << "  categories added: "
+                << (d.categories_added().empty()
+                        ? "none"
+                        : absl::StrJoin(d.categories_added(), ", "))
+                << "; removed: "
+                << (d.categories_removed().empty()
+                        ? "none"
+                        : absl::StrJoin(d.categories_removed(), ", "))
+                << "\n";
+    }
+    if (d.reconsent_categories().empty()) {
+      std::cout << "  re-consent: none (existing decisions keep counting)\n";
+    } else {
+      std::cout << "  re-consent: "
+                << absl::StrJoin(d.reconsent_categories(), ", ")
+                << "; subjects who would be asked again: "
+                << d.subjects_to_reconsent() << "\n";
+      for (const consent::v1::ReconsentImpact& i : d.reconsent_impact()) {
+        std::cout << "    " << i.category() << ": " << i.subjects_granted()
+                  << " with a grant, " << i.subjects_denied()
+                  << " with a refusal\n";
+      }
+    }
+  }
+  section("lint findings", d.findings_size());
+  for (const consent::v1::LintFinding& f : d.findings()) {
+    std::cout << "    " << f.code() << " "
+              << (f.cookie().empty() ? f.category()
+                                     : f.cookie() + " (" + f.category() + ")")
+              << ": " << f.message() << "\n";
+  }
+}
+
 int Policy(Client& client, const std::vector<char*>& args) {
   const std::string verb = args.size() > 1 ? args[1] : "";
   if (verb == "publish") {
@@ -509,11 +605,14 @@ int Policy(Client& client, const std::vector<char*>& args) {
     client.Prepare(&context);
     consent::v1::PublishPolicyRequest request;
     *request.mutable_policy() = *std::move(policy);
+    request.set_validate_only(absl::GetFlag(FLAGS_dry_run));
     consent::v1::PublishPolicyResponse r;
     grpc::Status status = client.policy().PublishPolicy(&context, request, &r);
     if (!status.ok()) return Failed(status);
     if (absl::GetFlag(FLAGS_json)) {
       PrintJson(r);
+    } else if (request.validate_only()) {
+      PrintDryRun(r);
     } else {
       std::cout << (r.created() ? "published policy "
                                 : "already published: policy ")
@@ -971,6 +1070,117 @@ int Subject(Client& client, const std::vector<char*>& args) {
   return Usage("subject needs export or erase");
 }
 
+// "12s", "3m05s".
+std::string ShortDuration(absl::Duration d) {
+  const int64_t s = absl::ToInt64Seconds(d);
+  return s < 60 ? absl::StrCat(s, "s")
+                : absl::StrFormat("%dm%02ds", s / 60, s % 60);
+}
+
+// Progress on stderr: a bar redrawn in place on a terminal, a line a second
+// otherwise. Nothing for an import done within a second.
+void PrintProgress(const ImportProgress& p) {
+  if (p.elapsed < absl::Seconds(1)) return;
+  static const bool tty = isatty(STDERR_FILENO) == 1;
+  const double rate = static_cast<double>(p.done) /
+                      std::max(absl::ToDoubleSeconds(p.elapsed), 1e-3);
+  const int percent =
+      p.total == 0 ? 100 : static_cast<int>(p.done * 100 / p.total);
+  std::string line = absl::StrFormat("%d/%d rows (%d%%), %.0f rows/s", p.done,
+                                     p.total, percent, rate);
+  if (p.done < p.total && rate > 0) {
+    absl::StrAppend(&line, ", about ",
+                    ShortDuration(absl::Seconds(
+                        static_cast<double>(p.total - p.done) / rate)),
+                    " left");
+  }
+  if (tty) {
+    constexpr int kWidth = 30;
+    const int filled = percent * kWidth / 100;
+    std::cerr << "\r[" << std::string(filled, '#')
+              << std::string(kWidth - filled, ' ') << "] " << line << "\x1b[K"
+              << (p.done == p.total ? "\n" : "") << std::flush;
+  } else {
+    std::cerr << "import: " << line << "\n";
+  }
+}
+
+int Import(Client& client, const std::vector<char*>& args) {
+  if (args.size() != 2) return Usage("import needs FILE");
+  const int parallel = absl::GetFlag(FLAGS_parallel);
+  if (parallel < 1 || parallel > 1024) {
+    return Usage("--parallel must be between 1 and 1024");
+  }
+  const std::string path = args[1];
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Usage("cannot read " + path);
+  absl::StatusOr<ImportFile> file =
+      ReadImportFile(in, absl::GetFlag(FLAGS_policy_version));
+  if (!file.ok()) {
+    return Usage(absl::StrCat(path, ": ", file.status().message()));
+  }
+  const int64_t rows =
+      static_cast<int64_t>(file->rows.size() + file->rejected.size());
+  const bool dry_run = absl::GetFlag(FLAGS_dry_run);
+  ImportSummary summary;
+  if (!dry_run) {
+    ImportOptions options;
+    options.parallel = parallel;
+    options.prepare = [&client](grpc::ClientContext* c) { client.Prepare(c); };
+    options.progress = PrintProgress;
+    summary = RunImport(client.consent(), file->rows, options);
+  }
+  std::vector<RejectedRow> rejected = file->rejected;
+  rejected.insert(rejected.end(), summary.rejected.begin(),
+                  summary.rejected.end());
+  std::sort(rejected.begin(), rejected.end(),
+            [](const RejectedRow& a, const RejectedRow& b) {
+              return a.line < b.line;
+            });
+
+  if (absl::GetFlag(FLAGS_json)) {
+    std::string json = "{\"file\":";
+    AppendJsonString(json, path);
+    absl::StrAppend(
+        &json, ",\"rows\":", rows, ",\"imported\":", summary.imported,
+        ",\"already_present\":", summary.already_present, ",\"not_sent\":",
+        dry_run ? static_cast<int64_t>(file->rows.size()) : summary.not_sent,
+        ",\"rejected\":[");
+    for (size_t i = 0; i < rejected.size(); ++i) {
+      absl::StrAppend(&json, i == 0 ? "" : ",", "{\"line\":", rejected[i].line,
+                      ",\"reason\":");
+      AppendJsonString(json, rejected[i].reason);
+      json += "}";
+    }
+    std::cout << json << "]}\n";
+  } else {
+    std::cout << path << " ("
+              << (file->format == ImportFormat::kCsv ? "CSV" : "NDJSON")
+              << "): " << rows << " rows\n";
+    if (dry_run) {
+      std::cout << "dry run: " << file->rows.size()
+                << " rows readable, nothing was sent\n";
+    } else {
+      std::cout << "imported: " << summary.imported
+                << ", already present: " << summary.already_present
+                << ", rejected: " << rejected.size() << "\n";
+    }
+    if (!rejected.empty()) {
+      std::cout << "rejected rows:\n";
+      for (const RejectedRow& r : rejected) {
+        std::cout << "  line " << r.line << ": " << r.reason << "\n";
+      }
+    }
+  }
+  if (!summary.failure.ok()) {
+    std::cerr << "consentctl: the import stopped; " << summary.not_sent
+              << " row(s) were not sent. Fix the cause and run the same "
+                 "command again: rows already imported are skipped.\n";
+    return Failed(summary.failure);
+  }
+  return rejected.empty() ? 0 : kExitDenied;
+}
+
 int Main(int argc, char** argv) {
   absl::SetProgramUsageMessage(kUsage);
   for (int i = 1; i < argc; ++i) {
@@ -995,6 +1205,7 @@ int Main(int argc, char** argv) {
   if (command == "watch") return Watch(client);
   if (command == "audit") return Audit(client, args);
   if (command == "subject") return Subject(client, args);
+  if (command == "import") return Import(client, args);
   return Usage(absl::StrCat("unknown command \"", command, "\""));
 }
 
