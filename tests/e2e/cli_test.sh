@@ -209,6 +209,53 @@ expect_output "watch resumes" 0 '^\{"cursor":"c2","kind":"CHANGE_KIND_DECISION",
 expect_output "unlink" 0 "unlinked: device-9 \(was linked to visitor-2\)" ctl unlink device-9
 expect_output "unlinked device" 1 "ia_stats_events: denied .*reason=NO_DECISION" \
   ctl check device-9 ia_stats_events
+# Policy dry run: the seed with ia_stats_events moved to marketing and
+# marketing marked for re-consent reports the move and who would be asked
+# again; nothing is published.
+ctl record mkt-1 marketing=true >/dev/null || fail "record mkt-1"
+ctl record mkt-2 marketing=true statistics=true >/dev/null || fail "record mkt-2"
+ctl record mkt-3 marketing=false >/dev/null || fail "record mkt-3"
+sed -e 's/"version": "2026-01-12"/"version": "2026-03-01",\n  "reconsent_categories": ["marketing"]/' \
+    -e '/"name": "ia_stats_events"/{n;s/"statistics"/"marketing"/}' \
+    "$SRC/config/policies/2026-01-12.json" >"$WORK/moved.json"
+expect_output "dry run: the move" 0 "ia_stats_events: statistics -> marketing" \
+  ctl policy publish --dry_run "$WORK/moved.json"
+expect_output "dry run: re-consent" 0 "re-consent: marketing; subjects who would be asked again: 3" \
+  ctl policy publish --dry_run "$WORK/moved.json"
+expect_output "dry run: per category" 0 "marketing: 2 with a grant, 1 with a refusal" \
+  ctl policy publish --dry_run "$WORK/moved.json"
+expect_output "dry run: json" 0 '"subjects_to_reconsent": "3"' \
+  ctl --json policy publish --dry_run "$WORK/moved.json"
+ctl policy list | grep -q 2026-03-01 && fail "a dry run published the policy"
+sed -e 's/"version": "2026-01-12"/"version": "2026-03-02"/' \
+    -e '/"name": "ia_mkt_source"/{n;s/"marketing"/"ads"/}' \
+    "$SRC/config/policies/2026-01-12.json" >"$WORK/invalid.json"
+expect_output "dry run: invalid" 3 'INVALID_ARGUMENT: invalid policy: cookies\[19\]\.category: unknown category "ads"' \
+  ctl policy publish --dry_run "$WORK/invalid.json"
+
+# Bulk import: decisions keep their time; a re-run adds nothing.
+T1=$(date -u -d '-20 days' +%Y-%m-%dT%H:%M:%SZ)
+T2=$(date -u -d '-10 days' +%Y-%m-%dT%H:%M:%SZ)
+{
+  printf '{"subject": "imp-1", "time": "%s", "choices": {"statistics": true}, "policy_version": "2026-01-12"}\n' "$T1"
+  printf '{"subject": "imp-1", "time": "%s", "choices": {"statistics": false}, "policy_version": "2026-01-12"}\n' "$T2"
+  printf '{"subject": "imp-2", "time": \n'
+} >"$WORK/import.ndjson"
+expect_output "import" 1 "imported: 2, already present: 0, rejected: 1" \
+  ctl import "$WORK/import.ndjson"
+expect_output "import again" 1 "imported: 0, already present: 2, rejected: 1" \
+  ctl import "$WORK/import.ndjson"
+expect_output "import rejected line" 1 "line 3: bad JSON" ctl import "$WORK/import.ndjson"
+expect_output "import keeps the time" 0 "v1  $T1  policy 2026-01-12  via import  by e2e-admin" \
+  ctl history imp-1
+expect_output "import latest" 1 "ia_stats_events: denied .*reason=DENIED" \
+  ctl check imp-1 ia_stats_events
+printf 'subject,time,choices,policy_version\nimp-3,%s,marketing=true;statistics=false,2026-01-12\n' "$T2" \
+  >"$WORK/import.csv"
+expect_output "import csv" 0 "imported: 1, already present: 0, rejected: 0" \
+  ctl import --parallel=2 "$WORK/import.csv"
+expect_output "import needs admin" 3 "PERMISSION_DENIED" \
+  env CONSENTD_TOKEN="$APP_TOKEN" "$CONSENTCTL" --timeout=20s import "$WORK/import.csv"
 
 if [ "$failures" -ne 0 ]; then
   echo "--- consentd log ---" >&2; cat "$WORK/consentd.log" >&2
