@@ -171,6 +171,21 @@ struct alignas(64) ConsentCache::Shard {
   size_t side_budget = 0;
   std::atomic<uint64_t> evictions{0};
 
+  // The slot holding `fp`, or nullptr.
+  Slot* Find(const Fingerprint& fp) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  // An empty slot in one of `fp`'s buckets (perhaps after moving another
+  // entry to its other bucket), or nullptr.
+  Slot* FindRoom(const Fingerprint& fp) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  // A slot for a new entry `fp`: an empty one, after growing the table, or
+  // the least recently used of its two buckets (evicted).
+  Slot* Place(const Fingerprint& fp) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  void Grow() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  // Empties `slot` (and its side-table entry).
+  void Release(Slot& slot) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  Changes& ChangesOf(const Fingerprint& fp) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  // The version of the state `slot` holds (-1 if lost).
+  int64_t CachedVersion(const Slot& slot) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+
   // Replaces the table by one of `n` empty buckets.
   void Resize(size_t n) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
     slots = std::make_unique<Slot[]>(n * kWays);
@@ -267,14 +282,13 @@ void ConsentCache::TrustUntil(absl::Time deadline) {
       std::memory_order_release);
 }
 
-ConsentCache::Changes& ConsentCache::ChangesOf(Shard& shard,
-                                               const Fingerprint& fp) {
-  return shard.changes[fp.lo % shard.counters];
+ConsentCache::Changes& ConsentCache::Shard::ChangesOf(const Fingerprint& fp) {
+  return changes[fp.lo % counters];
 }
 
-ConsentCache::Slot* ConsentCache::Find(Shard& shard, const Fingerprint& fp) {
-  for (size_t b : {shard.Bucket1(fp), shard.Bucket2(fp)}) {
-    Slot* bucket = shard.BucketAt(b);
+ConsentCache::Slot* ConsentCache::Shard::Find(const Fingerprint& fp) {
+  for (size_t b : {Bucket1(fp), Bucket2(fp)}) {
+    Slot* bucket = BucketAt(b);
     for (size_t w = 0; w < kWays; ++w) {
       if (bucket[w].used && bucket[w].fp_lo == fp.lo &&
           bucket[w].fp_hi == fp.hi) {
@@ -285,32 +299,31 @@ ConsentCache::Slot* ConsentCache::Find(Shard& shard, const Fingerprint& fp) {
   return nullptr;
 }
 
-int64_t ConsentCache::CachedVersion(Shard& shard, const Slot& slot) {
+int64_t ConsentCache::Shard::CachedVersion(const Slot& slot) {
   if (!(slot.meta & kOverflow)) return slot.version;
-  auto it = shard.side.find(slot.fingerprint());
-  return it == shard.side.end() ? -1 : it->second.consent_version;
+  auto it = side.find(slot.fingerprint());
+  return it == side.end() ? -1 : it->second.consent_version;
 }
 
-void ConsentCache::Release(Shard& shard, Slot& slot) {
+void ConsentCache::Shard::Release(Slot& slot) {
   if (slot.meta & kOverflow) {
-    auto it = shard.side.find(slot.fingerprint());
-    if (it != shard.side.end()) {
-      shard.side_bytes -= SideEntryBytes(it->second);
-      shard.side.erase(it);
+    auto it = side.find(slot.fingerprint());
+    if (it != side.end()) {
+      side_bytes -= SideEntryBytes(it->second);
+      side.erase(it);
     }
   }
   slot = Slot();
-  --shard.entries;
+  --entries;
 }
 
-ConsentCache::Slot* ConsentCache::FindRoom(Shard& shard,
-                                           const Fingerprint& fp) {
+ConsentCache::Slot* ConsentCache::Shard::FindRoom(const Fingerprint& fp) {
   // The emptier of the two buckets.
   Slot* empty[2] = {nullptr, nullptr};
   size_t vacant[2] = {0, 0};
-  const size_t b[2] = {shard.Bucket1(fp), shard.Bucket2(fp)};
+  const size_t b[2] = {Bucket1(fp), Bucket2(fp)};
   for (int k = 0; k < 2; ++k) {
-    Slot* bucket = shard.BucketAt(b[k]);
+    Slot* bucket = BucketAt(b[k]);
     for (size_t w = 0; w < kWays; ++w) {
       if (bucket[w].used) continue;
       ++vacant[k];
@@ -323,11 +336,11 @@ ConsentCache::Slot* ConsentCache::FindRoom(Shard& shard,
   // Both full: move one of their entries to its other bucket, if that has
   // room (cuckoo hashing, one step deep).
   for (int k = 0; k < 2; ++k) {
-    Slot* bucket = shard.BucketAt(b[k]);
+    Slot* bucket = BucketAt(b[k]);
     for (size_t w = 0; w < kWays; ++w) {
       const Fingerprint other_fp = bucket[w].fingerprint();
-      const size_t b1 = shard.Bucket1(other_fp);
-      Slot* other = shard.BucketAt(b1 == b[k] ? shard.Bucket2(other_fp) : b1);
+      const size_t b1 = Bucket1(other_fp);
+      Slot* other = BucketAt(b1 == b[k] ? Bucket2(other_fp) : b1);
       for (size_t v = 0; v < kWays; ++v) {
         if (other[v].used) continue;
         other[v] = bucket[w];
@@ -339,46 +352,46 @@ ConsentCache::Slot* ConsentCache::FindRoom(Shard& shard,
   return nullptr;
 }
 
-void ConsentCache::Grow(Shard& shard) {
-  const size_t n = std::min(shard.max_buckets,
-                            std::max(shard.buckets + 1, shard.buckets * 5 / 4));
-  std::unique_ptr<Slot[]> old = std::move(shard.slots);
-  const size_t old_slots = shard.buckets * kWays;
-  shard.Resize(n);
+void ConsentCache::Shard::Grow() {
+  const size_t n =
+      std::min(max_buckets, std::max(buckets + 1, buckets * 5 / 4));
+  std::unique_ptr<Slot[]> old = std::move(slots);
+  const size_t old_slots = buckets * kWays;
+  Resize(n);
   for (size_t i = 0; i < old_slots; ++i) {
     if (!old[i].used) continue;
-    if (Slot* room = FindRoom(shard, old[i].fingerprint())) {
+    if (Slot* room = FindRoom(old[i].fingerprint())) {
       *room = old[i];
     } else {  // Rare at the load growth leaves.
-      Release(shard, old[i]);
-      shard.evictions.fetch_add(1, std::memory_order_relaxed);
+      Release(old[i]);
+      evictions.fetch_add(1, std::memory_order_relaxed);
     }
   }
 }
 
-ConsentCache::Slot* ConsentCache::Place(Shard& shard, const Fingerprint& fp) {
-  if (Slot* room = FindRoom(shard, fp)) return room;
+ConsentCache::Slot* ConsentCache::Shard::Place(const Fingerprint& fp) {
+  if (Slot* room = FindRoom(fp)) return room;
   // No room: the table grows while it may (with cuckoo moves that is when
   // it is nearly full), then the least recently used of the two buckets
   // goes.
-  if (shard.buckets < shard.max_buckets) {
-    Grow(shard);
-    if (Slot* room = FindRoom(shard, fp)) return room;
+  if (buckets < max_buckets) {
+    Grow();
+    if (Slot* room = FindRoom(fp)) return room;
   }
   Slot* victim = nullptr;
   uint16_t oldest = 0;
-  for (size_t bucket : {shard.Bucket1(fp), shard.Bucket2(fp)}) {
-    Slot* slots = shard.BucketAt(bucket);
+  for (size_t bucket : {Bucket1(fp), Bucket2(fp)}) {
+    Slot* ways = BucketAt(bucket);
     for (size_t w = 0; w < kWays; ++w) {
-      const uint16_t age = static_cast<uint16_t>(shard.tick - slots[w].tick);
+      const uint16_t age = static_cast<uint16_t>(tick - ways[w].tick);
       if (victim == nullptr || age > oldest) {
-        victim = &slots[w];
+        victim = &ways[w];
         oldest = age;
       }
     }
   }
-  Release(shard, *victim);
-  shard.evictions.fetch_add(1, std::memory_order_relaxed);
+  Release(*victim);
+  evictions.fetch_add(1, std::memory_order_relaxed);
   return victim;
 }
 
@@ -390,7 +403,7 @@ bool ConsentCache::Read(absl::string_view subject,
   SubjectState copy;
   {
     absl::MutexLock lock(&shard.mu);
-    Slot* slot = Find(shard, fp);
+    Slot* slot = shard.Find(fp);
     if (slot == nullptr) return false;
     slot->tick = ++shard.tick;
     if (slot->meta & kOverflow) {
@@ -410,7 +423,7 @@ ConsentCache::FillToken ConsentCache::BeginFill(
   const Fingerprint fp = fingerprint_(subject);
   Shard& shard = ShardFor(fp);
   absl::MutexLock lock(&shard.mu);
-  return FillToken{ChangesOf(shard, fp).generation};
+  return FillToken{shard.ChangesOf(fp).generation};
 }
 
 bool ConsentCache::Fill(absl::string_view subject, const SubjectState& state,
@@ -419,19 +432,19 @@ bool ConsentCache::Fill(absl::string_view subject, const SubjectState& state,
   const Fingerprint fp = fingerprint_(subject);
   Shard& shard = ShardFor(fp);
   absl::MutexLock lock(&shard.mu);
-  const Changes& changes = ChangesOf(shard, fp);
+  const Changes& changes = shard.ChangesOf(fp);
   if (changes.generation != token.generation &&
       !(changes.generation == token.generation + 1 &&
         changes.last_lo == fp.lo &&
         changes.last_version <= state.consent_version)) {
     return false;  // Something changed since the token that this may predate.
   }
-  Slot* slot = Find(shard, fp);
+  Slot* slot = shard.Find(fp);
   if (slot != nullptr) {
-    if (CachedVersion(shard, *slot) > state.consent_version) return false;
-    Release(shard, *slot);
+    if (shard.CachedVersion(*slot) > state.consent_version) return false;
+    shard.Release(*slot);
   } else {
-    slot = Place(shard, fp);
+    slot = shard.Place(fp);
   }
   Slot entry;
   if (!entry.Encode(state)) {
@@ -455,15 +468,15 @@ bool ConsentCache::Invalidate(absl::string_view subject, int64_t version) {
   const Fingerprint fp = fingerprint_(subject);
   Shard& shard = ShardFor(fp);
   absl::MutexLock lock(&shard.mu);
-  Changes& changes = ChangesOf(shard, fp);
+  Changes& changes = shard.ChangesOf(fp);
   ++changes.generation;
   changes.last_lo = fp.lo;
   changes.last_version = version;
   shard.max_generation = std::max(shard.max_generation, changes.generation);
-  Slot* slot = Find(shard, fp);
+  Slot* slot = shard.Find(fp);
   if (slot == nullptr) return false;
-  if (CachedVersion(shard, *slot) >= version) return false;
-  Release(shard, *slot);
+  if (shard.CachedVersion(*slot) >= version) return false;
+  shard.Release(*slot);
   return true;
 }
 

@@ -113,26 +113,6 @@ class ConsentCache {
   struct Shard;
 
   Shard& ShardFor(const Fingerprint& fp) const;
-  // The slot holding `fp` in `shard`, or nullptr.
-  static Slot* Find(Shard& shard, const Fingerprint& fp)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);
-  // A slot for a new entry `fp`: an empty one, after growing the table, or
-  // the least recently used of its two buckets (evicted).
-  static Slot* Place(Shard& shard, const Fingerprint& fp)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);
-  // An empty slot in one of `fp`'s buckets (perhaps after moving another
-  // entry to its other bucket), or nullptr.
-  static Slot* FindRoom(Shard& shard, const Fingerprint& fp)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);
-  static void Grow(Shard& shard) ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);
-  // Empties `slot` (and its side-table entry).
-  static void Release(Shard& shard, Slot& slot)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);
-  static Changes& ChangesOf(Shard& shard, const Fingerprint& fp)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);
-  // The version of the state `slot` holds (-1 if lost).
-  static int64_t CachedVersion(Shard& shard, const Slot& slot)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);
 
   const size_t max_bytes_;
   Clock* const clock_;
