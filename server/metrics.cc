@@ -272,8 +272,9 @@ Metrics::Metrics()
   change_lag_ = &prometheus::BuildHistogram()
                      .Name("consentd_change_notification_lag_seconds")
                      .Help(
-                         "From a change's commit to its notification being "
-                         "applied on this replica.")
+                         "From a change's notification being built, just "
+                         "before its commit, to its being applied on this "
+                         "replica (the two hosts' wall clocks).")
                      .Register(*registry_)
                      .Add({}, LatencyBuckets());
   listener_reconnects_ = &prometheus::BuildCounter()
