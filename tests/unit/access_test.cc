@@ -2,6 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <string>
+#include <thread>
+#include <vector>
+
 #include "absl/strings/str_cat.h"
 #include "consent/v1/audit.grpc.pb.h"
 #include "consent/v1/consent.grpc.pb.h"
@@ -62,6 +67,31 @@ TEST(Access, TheRolesOfDesign) {
       RoleAllows(Role::kSupport, "/consent.v1.AuditService/EraseSubject"));
   EXPECT_TRUE(
       RoleAllows(Role::kAdmin, "/consent.v1.AuditService/EraseSubject"));
+}
+
+// Tokens are found by their SHA-256 (FIPS 180-2 vectors), on every thread:
+// each keeps its own digest context.
+TEST(TokenTable, TokenDigestIsSha256OnEveryThread) {
+  const std::string abc =
+      "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+  const std::string empty =
+      "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+  EXPECT_EQ(Sha256Hex("abc"), abc);
+  EXPECT_EQ(Sha256Hex(""), empty);
+  EXPECT_EQ(Sha256Hex("abc"), abc);  // A reused context starts afresh.
+  std::vector<std::thread> threads;
+  std::atomic<int> wrong{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 200; ++i) {
+        if (Sha256Hex(i % 2 == 0 ? "abc" : "") != (i % 2 == 0 ? abc : empty)) {
+          ++wrong;
+        }
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(wrong.load(), 0);
 }
 
 TEST(TokenTable, ParsesAndFindsByDigest) {
