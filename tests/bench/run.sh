@@ -2,7 +2,7 @@
 # consentd's standard benchmark: every figure beside a baseline measured in
 # the same run, on the same machine, with the ratio and the target.
 #
-#   tests/bench/run.sh            the standard scenarios (about 5 minutes)
+#   tests/bench/run.sh            the standard scenarios (about 4 minutes)
 #   tests/bench/run.sh --quick    a smoke test (under a minute) that checks
 #                                 the bench works and asserts nothing about
 #                                 speed (CI runs it)
