@@ -87,12 +87,14 @@ CookieMatcher::CookieMatcher(const std::vector<std::string>& patterns) {
 }
 
 const CookieMatcher::Glob* CookieMatcher::BestAt(const Node& node,
-                                                 absl::string_view name) const {
+                                                 absl::string_view name,
+                                                 size_t& probes) const {
   // The prefix matched on the way here; the suffix must fit after it. The
   // longest matching suffix is the best one-'*' glob (most literals).
   const Glob* best = nullptr;
   for (uint32_t length : node.suffix_lengths) {
     if (node.depth + length > name.size()) continue;
+    ++probes;
     auto it = node.by_suffix.find(name.substr(name.size() - length));
     if (it != node.by_suffix.end()) {
       best = &it->second;
@@ -101,12 +103,22 @@ const CookieMatcher::Glob* CookieMatcher::BestAt(const Node& node,
   }
   for (const Glob& glob : node.multi) {
     if (best != nullptr && !Better(glob, *best)) break;
+    ++probes;
     if (GlobMatch(glob.pattern, name)) return &glob;
   }
   return best;
 }
 
-std::optional<uint32_t> CookieMatcher::Match(absl::string_view name) const {
+std::optional<uint32_t> CookieMatcher::Match(absl::string_view name,
+                                             size_t* probes) const {
+  size_t count = 1;
+  std::optional<uint32_t> found = Find(name, count);
+  if (probes != nullptr) *probes += count;
+  return found;
+}
+
+std::optional<uint32_t> CookieMatcher::Find(absl::string_view name,
+                                            size_t& probes) const {
   if (auto it = exact_.find(name); it != exact_.end()) return it->second;
   if (nodes_.empty()) return std::nullopt;
   // Nodes on the path of `name` that hold globs, shallowest first.
@@ -114,6 +126,7 @@ std::optional<uint32_t> CookieMatcher::Match(absl::string_view name) const {
   uint32_t node = 0;
   if (nodes_[0].has_globs()) candidates.push_back(0);
   for (char c : name) {
+    ++probes;
     auto it = edges_.find(std::make_pair(node, c));
     if (it == edges_.end()) break;
     node = it->second;
@@ -121,7 +134,9 @@ std::optional<uint32_t> CookieMatcher::Match(absl::string_view name) const {
   }
   // The longest literal prefix wins: the deepest node with a match.
   for (auto c = candidates.rbegin(); c != candidates.rend(); ++c) {
-    if (const Glob* glob = BestAt(nodes_[*c], name)) return glob->value;
+    if (const Glob* glob = BestAt(nodes_[*c], name, probes)) {
+      return glob->value;
+    }
   }
   return std::nullopt;
 }

@@ -39,8 +39,11 @@ class CookieMatcher {
   // one wins.
   explicit CookieMatcher(const std::vector<std::string>& patterns);
 
-  // The position of the pattern that decides `name`, or nullopt.
-  std::optional<uint32_t> Match(absl::string_view name) const;
+  // The position of the pattern that decides `name`, or nullopt. With
+  // `probes`, adds to it the lookups the match made (hash probes and glob
+  // comparisons): what tests hold bounded by the name, not the catalog.
+  std::optional<uint32_t> Match(absl::string_view name,
+                                size_t* probes = nullptr) const;
 
  private:
   struct Glob {
@@ -59,8 +62,11 @@ class CookieMatcher {
     std::vector<Glob> multi;
     bool has_globs() const { return !by_suffix.empty() || !multi.empty(); }
   };
+  // Match, counting its lookups in `probes`.
+  std::optional<uint32_t> Find(absl::string_view name, size_t& probes) const;
   // The best glob of `node` matching `name`, or nullptr.
-  const Glob* BestAt(const Node& node, absl::string_view name) const;
+  const Glob* BestAt(const Node& node, absl::string_view name,
+                     size_t& probes) const;
 
   absl::flat_hash_map<std::string, uint32_t> exact_;
   std::vector<Node> nodes_;  // nodes_[0] is the root (empty prefix).

@@ -349,6 +349,19 @@ grpc::ServerUnaryReactor* AuditServiceImpl::ExportSubjectData(
       }
     }
     out.set_last_audit_sequence(after);
+    absl::StatusOr<std::vector<LinkRecord>> links =
+        ctx_.audit->Links(req.subject_id());
+    if (!links.ok()) return ToGrpcStatus(links.status());
+    for (const LinkRecord& l : *links) {
+      consent::v1::SubjectLink* link = out.add_links();
+      link->set_device_subject_id(l.device_subject_id);
+      link->set_account_subject_id(l.account_subject_id);
+      link->set_merge_rule(l.merge_rule == "most_restrictive"
+                               ? consent::v1::MERGE_RULE_MOST_RESTRICTIVE
+                               : consent::v1::MERGE_RULE_MOST_RECENT);
+      SetTimestamp(l.linked_at, link->mutable_linked_at());
+      link->set_actor(l.actor);
+    }
     return SerializeResponse(out, response);
   });
 }

@@ -343,6 +343,24 @@ absl::StatusOr<bool> AuditStore::SubjectKnown(const std::string& subject_id) {
   return known;
 }
 
+absl::StatusOr<std::vector<LinkRecord>> AuditStore::Links(
+    const std::string& subject_id) {
+  std::vector<LinkRecord> links;
+  absl::Status status =
+      db_->Read("subject links", [&](pqxx::transaction_base& tx) {
+        links.clear();
+        for (const pqxx::row& row : Exec(*db_, tx, kSubjectLinks, subject_id)) {
+          links.push_back(LinkRecord{
+              row[0].as<std::string>(), row[1].as<std::string>(),
+              row[2].as<std::string>(), TimeFromMicros(row[3].as<int64_t>()),
+              row[4].as<std::string>()});
+        }
+        return absl::OkStatus();
+      });
+  if (!status.ok()) return status;
+  return links;
+}
+
 absl::StatusOr<ErasureOutcome> AuditStore::Erase(const std::string& subject_id,
                                                  const std::string& actor,
                                                  absl::Time now) {

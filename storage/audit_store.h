@@ -92,6 +92,15 @@ struct AuditVerification {
   int64_t unsealed = 0;
 };
 
+// A link in force between a device id and an account id.
+struct LinkRecord {
+  std::string device_subject_id;
+  std::string account_subject_id;
+  std::string merge_rule;  // As stored: "most_recent", "most_restrictive".
+  absl::Time linked_at;
+  std::string actor;
+};
+
 // One decision in a subject's history, with the standing choice of every
 // category named so far.
 struct HistoryRecord {
@@ -145,6 +154,8 @@ class AuditStore {
 
   // Whether anything is held about `subject_id`.
   absl::StatusOr<bool> SubjectKnown(const std::string& subject_id);
+  // The links `subject_id` is in, as a device or as an account.
+  absl::StatusOr<std::vector<LinkRecord>> Links(const std::string& subject_id);
 
   // Removes the subject's identifier everywhere: current state deleted,
   // decisions renamed to "erased:<pseudonym>:<n>", audit events keep only

@@ -126,8 +126,14 @@ absl::StatusOr<std::unique_ptr<Database::Connection>> Database::Acquire() {
       conn->conn.prepare(std::string(s.name), std::string(s.sql));
       conn->conn.prepare_now(std::string(s.name));  // Fail here, not later.
     }
-    absl::MutexLock lock(&mu_);
-    reachable_ = true;
+    bool back = false;
+    {
+      absl::MutexLock lock(&mu_);
+      back = !reachable_;
+      reachable_ = true;
+    }
+    // The pair of the warnings above: an outage's end is in the log too.
+    if (back) spdlog::info("connected to the database again");
     return conn;
   } catch (const std::exception& e) {
     absl::MutexLock lock(&mu_);

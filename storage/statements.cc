@@ -207,7 +207,9 @@ const Statement kStatements[] = {
     {kSubjectExists,
      "SELECT EXISTS (SELECT 1 FROM subjects WHERE subject_id = $1) OR "
      "EXISTS (SELECT 1 FROM decisions WHERE subject_id = $1) OR "
-     "EXISTS (SELECT 1 FROM audit_events WHERE subject_id = $1)"},
+     "EXISTS (SELECT 1 FROM audit_events WHERE subject_id = $1) OR "
+     "EXISTS (SELECT 1 FROM subject_links WHERE device_subject_id = $1 OR "
+     "account_subject_id = $1)"},
     {kLockSubject,
      "SELECT consent_version FROM subjects WHERE subject_id = $1 FOR UPDATE"},
     // $1 pseudonym.
@@ -235,6 +237,12 @@ const Statement kStatements[] = {
      "SELECT device_subject_id, account_subject_id FROM subject_links WHERE "
      "device_subject_id IN ($1, $2) OR account_subject_id IN ($1, $2) "
      "ORDER BY device_subject_id FOR UPDATE"},
+    // $1 subject: the links it is in, as device or as account.
+    {kSubjectLinks,
+     "SELECT device_subject_id, account_subject_id, merge_rule, " MICROS(
+         "linked_at") ", actor FROM subject_links WHERE device_subject_id = "
+                      "$1 OR account_subject_id = $1 ORDER BY "
+                      "device_subject_id"},
     // $1 device, $2 account: both subjects' standing choices.
     {kStandingOf,
      "SELECT c.subject_id, c.category, c.granted, c.policy_version, " MICROS(

@@ -57,6 +57,7 @@ inline constexpr char kEraseLinks[] = "erase_links";
 // Linked identities.
 inline constexpr char kLockLinkSubjects[] = "lock_link_subjects";
 inline constexpr char kLinksOf[] = "links_of";
+inline constexpr char kSubjectLinks[] = "subject_links";
 inline constexpr char kStandingOf[] = "standing_of";
 inline constexpr char kBumpSubject[] = "bump_subject";
 inline constexpr char kSubjectVersion[] = "subject_version";

@@ -8,11 +8,11 @@
 #   tests/run.sh -L unit         only a label (unit, integration, e2e)
 #   tests/run.sh -R Seed         any other ctest arguments
 #
-# BUILD_DIR (default build/test) selects the build tree. After the suite
-# (only when run without arguments): the container image is built and run
-# with podman (tests/e2e/container_test.sh; CONTAINER_TEST=0 skips it), and
-# the fuzz targets run under ASan/UBSan for FUZZ_SECONDS each (default 15;
-# 0 skips them), see tests/fuzz/run.sh.
+# BUILD_DIR (default build/test) selects the build tree. Only when run
+# without arguments: before the suite, the fuzz targets run under
+# ASan/LSan/UBSan for FUZZ_SECONDS each (default 15; 0 skips them, see
+# tests/fuzz/run.sh); after it, the container image is built and run with
+# podman (tests/e2e/container_test.sh; CONTAINER_TEST=0 skips it).
 set -euo pipefail
 CONSENTD_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 . "$CONSENTD_ROOT/deploy/local/lib.sh"
@@ -31,6 +31,13 @@ export CONSENTD_TEST_POSTGRES="host=127.0.0.1 port=$PG_PORT user=postgres"
 # The fault suite runs PostgreSQL clusters of its own.
 export CONSENTD_PG_BINDIR=$(pg_bindir)
 
+# The fuzz targets first (only when run without arguments): the suite that
+# follows shows the server-facing behaviour still holds after them, and
+# their corpus (with anything they found) is replayed in it.
+if [ "${FUZZ_SECONDS:-15}" != 0 ] && [ $# -eq 0 ]; then
+  "$CONSENTD_ROOT/tests/fuzz/run.sh" "${FUZZ_SECONDS:-15}"
+fi
+
 log "running tests"
 ctest --test-dir "$BUILD_DIR" --output-on-failure -j 2 --timeout 300 "$@"
 
@@ -39,6 +46,3 @@ if [ "${CONTAINER_TEST:-1}" != 0 ] && [ $# -eq 0 ]; then
   "$CONSENTD_ROOT/tests/e2e/container_test.sh" "$BUILD_DIR/server/consentctl" "$CONSENTD_ROOT"
 fi
 
-if [ "${FUZZ_SECONDS:-15}" != 0 ] && [ $# -eq 0 ]; then
-  "$CONSENTD_ROOT/tests/fuzz/run.sh" "${FUZZ_SECONDS:-15}"
-fi

@@ -77,6 +77,39 @@ class AuditTest : public IntegrationTest {
   std::unique_ptr<consent::v1::AuditService::Stub> audit_;
 };
 
+TEST_F(AuditTest, HistoryAndTheLogKeepTheGpcSignalAndRegion) {
+  // A grant given while the browser sent GPC is provable as such.
+  consent::v1::RecordConsentRequest request;
+  request.set_subject_id("g");
+  request.set_policy_version("2026-01-12");
+  (*request.mutable_choices())["marketing"] = true;
+  request.set_source(consent::v1::SOURCE_PREFERENCES_CENTER);
+  request.set_region("US-CA");
+  request.set_gpc(true);
+  ASSERT_TRUE(server_->Record(request).status.ok());
+  ASSERT_TRUE(server_->Record("g", {{"statistics", true}}).status.ok());
+
+  consent::v1::GetHistoryRequest history_request;
+  history_request.set_subject_id("g");
+  consent::v1::GetHistoryResponse history;
+  ASSERT_TRUE(
+      audit_->GetHistory(Context().get(), history_request, &history).ok());
+  ASSERT_EQ(history.decisions_size(), 2);
+  EXPECT_TRUE(history.decisions(0).gpc());
+  EXPECT_EQ(history.decisions(0).region(), "US-CA");
+  EXPECT_FALSE(history.decisions(1).gpc());
+
+  WaitSealed();
+  std::vector<consent::v1::AuditEvent> events = Export("g");
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_NE(events[0].payload().find("\"gpc\":true"), std::string::npos)
+      << events[0].payload();
+  EXPECT_NE(events[0].payload().find("\"region\":\"US-CA\""), std::string::npos)
+      << events[0].payload();
+  EXPECT_NE(events[1].payload().find("\"gpc\":false"), std::string::npos)
+      << events[1].payload();
+}
+
 TEST_F(AuditTest, HistoryExportAndResumableCursor) {
   ASSERT_TRUE(server_->Record("s", {{"statistics", true}}).status.ok());
   clock_.Advance(absl::Hours(1));

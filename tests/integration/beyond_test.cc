@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "absl/strings/str_cat.h"
+#include "consent/v1/audit.grpc.pb.h"
 #include "server/codec.h"
 #include "tests/integration/process_server.h"
 #include "tests/integration/test_env.h"
@@ -295,6 +296,51 @@ TEST_F(LinkTest, MostRecentTakesTheDevicesLaterGrant) {
   EXPECT_EQ(db_.Count("SELECT count(*) FROM audit_events WHERE subject_id = "
                       "'d-1' AND action IN ('link', 'unlink')"),
             2);
+  // The merge decision is audited as the account's decision, from source
+  // link, with the merged choice.
+  EXPECT_EQ(db_.Count("SELECT count(*) FROM audit_events WHERE subject_id = "
+                      "'a-1' AND action = 'decision' AND payload LIKE "
+                      "'%\"consent_version\":2,%' AND payload LIKE "
+                      "'%\"source\":\"link\"%' AND payload LIKE "
+                      "'%\"statistics\":true%'"),
+            1);
+}
+
+TEST_F(LinkTest, SubjectDataExportNamesTheLinksInForce) {
+  ASSERT_TRUE(server_->Record("acct", {{"statistics", true}}).status.ok());
+  ASSERT_TRUE(Link("dev-1", "acct", consent::v1::MERGE_RULE_MOST_RESTRICTIVE)
+                  .status.ok());
+  ASSERT_TRUE(
+      Link("dev-2", "acct", consent::v1::MERGE_RULE_MOST_RECENT).status.ok());
+  auto audit = consent::v1::AuditService::NewStub(server_->channel());
+  auto export_of = [&](const std::string& subject) {
+    consent::v1::ExportSubjectDataRequest request;
+    request.set_subject_id(subject);
+    consent::v1::ExportSubjectDataResponse response;
+    grpc::Status s =
+        audit->ExportSubjectData(Context().get(), request, &response);
+    EXPECT_TRUE(s.ok()) << subject << ": " << s.error_message();
+    return response;
+  };
+  // The account: both devices. A device without decisions of its own is
+  // still known (its link is held), and names its account.
+  consent::v1::ExportSubjectDataResponse account = export_of("acct");
+  ASSERT_EQ(account.links_size(), 2);
+  EXPECT_EQ(account.links(0).device_subject_id(), "dev-1");
+  EXPECT_EQ(account.links(0).account_subject_id(), "acct");
+  EXPECT_EQ(account.links(0).merge_rule(),
+            consent::v1::MERGE_RULE_MOST_RESTRICTIVE);
+  EXPECT_EQ(FromTimestamp(account.links(0).linked_at()), clock_.Now());
+  EXPECT_FALSE(account.links(0).actor().empty());
+  EXPECT_EQ(account.links(1).device_subject_id(), "dev-2");
+  EXPECT_EQ(account.links(1).merge_rule(), consent::v1::MERGE_RULE_MOST_RECENT);
+  consent::v1::ExportSubjectDataResponse device = export_of("dev-2");
+  ASSERT_EQ(device.links_size(), 1);
+  EXPECT_EQ(device.links(0).account_subject_id(), "acct");
+  // Ended links are no longer held (their end is in the audit events).
+  ASSERT_TRUE(Unlink("dev-2").ok());
+  EXPECT_EQ(export_of("dev-2").links_size(), 0);
+  EXPECT_EQ(export_of("acct").links_size(), 1);
 }
 
 TEST_F(LinkTest, MostRestrictiveKeepsTheRefusal) {

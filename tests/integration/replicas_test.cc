@@ -59,13 +59,9 @@ TEST_F(ReplicasTest, AGrantOnOneReplicaIsSeenOnTheOther) {
   ASSERT_EQ(recorded.response.consent_version(), 1);
   const absl::Time committed = absl::Now();
 
-  // Read-your-writes: at once on B with min_consent_version, for every
-  // kind of read.
-  auto fresh = b_.Check("s-1", "ia_stats_events", 1);
-  ASSERT_TRUE(fresh.status.ok());
-  EXPECT_TRUE(fresh.response.allowed());
-  EXPECT_EQ(fresh.response.consent_version(), 1);
-  // Without it, within the bound.
+  // Without min_consent_version, within the bound: B's cached "no
+  // decision" is dropped by A's notification (nothing else reads s-1
+  // through on B before this).
   auto c = b_.Check("s-2", "ia_stats_events");  // Another subject, unaffected.
   EXPECT_FALSE(c.response.allowed());
   absl::Time allowed_at;
@@ -80,6 +76,16 @@ TEST_F(ReplicasTest, AGrantOnOneReplicaIsSeenOnTheOther) {
   EXPECT_TRUE(Eventually([&] {
     return Metric(b_, "consentd_change_notification_lag_seconds_count") >= 1;
   }));
+
+  // Read-your-writes: at once on B with min_consent_version, even over a
+  // cached entry that is older.
+  ASSERT_EQ(b_.Check("s-3", "ia_stats_events").response.reason(),
+            consent::v1::REASON_NO_DECISION);
+  ASSERT_TRUE(a_.Record("s-3", "statistics", true).status.ok());
+  auto fresh = b_.Check("s-3", "ia_stats_events", 1);
+  ASSERT_TRUE(fresh.status.ok());
+  EXPECT_TRUE(fresh.response.allowed());
+  EXPECT_EQ(fresh.response.consent_version(), 1);
 }
 
 TEST_F(ReplicasTest, MinConsentVersionReadsThroughForEveryRead) {
@@ -284,6 +290,54 @@ TEST(ReadPath, ConcurrentMissesForOneSubjectCostOneRead) {
   EXPECT_EQ(allowed.load(), kCalls);
   EXPECT_EQ(MetricValue(HttpGet(server.metrics_port(), "/metrics"), load),
             std::max(reads_before, 0.0) + 1);
+}
+
+TEST(ReadPath, TheWritingReplicaCachesWhatItWrote) {
+  // A committed decision replaces the writer's cached entry before the call
+  // returns: the check right after it is a hit, with no read.
+  TestDatabase db;
+  ProcessServer server(db.url());
+  auto metric = [&](const std::string& name) {
+    return std::max(
+        MetricValue(HttpGet(server.metrics_port(), "/metrics"), name), 0.0);
+  };
+  const std::string load =
+      "consentd_db_query_seconds_count{statement=\"load_subject\"}";
+  const std::string hit = "consentd_cache_lookups_total{result=\"hit\"}";
+  ASSERT_FALSE(server.Check("writer", "ia_stats_events").response.allowed());
+  const double reads = metric(load);
+  const double hits = metric(hit);
+  ASSERT_EQ(reads, 1) << "the first check should have read the subject";
+  ASSERT_TRUE(server.Record("writer", "statistics", true).status.ok());
+  auto after = server.Check("writer", "ia_stats_events");
+  ASSERT_TRUE(after.status.ok());
+  EXPECT_TRUE(after.response.allowed());
+  EXPECT_EQ(after.response.consent_version(), 1);
+  EXPECT_EQ(metric(hit), hits + 1) << "the check after the write missed";
+  EXPECT_EQ(metric(load), reads) << "the check after the write read again";
+  // A subject first seen through its write is cached too.
+  ASSERT_TRUE(server.Record("new-writer", "marketing", true).status.ok());
+  EXPECT_TRUE(server.Check("new-writer", "ia_mkt_source").response.allowed());
+  EXPECT_EQ(metric(load), reads);
+}
+
+TEST(Metrics, NoSubjectOrCookieNameBecomesALabel) {
+  // Labels are bounded by the policy (reasons, categories, statements,
+  // methods): what callers send never reaches the exposition.
+  TestDatabase db;
+  ProcessServer server(db.url());
+  const std::string subject = "subject-label-probe-7f3a";
+  const std::string unknown = "cookie_label_probe_9c1d";
+  ASSERT_TRUE(server.Record(subject, "statistics", true).status.ok());
+  ASSERT_TRUE(server.Check(subject, "ia_stats_events").status.ok());
+  ASSERT_TRUE(server.Check(subject, unknown).status.ok());
+  ASSERT_FALSE(server.Check("", "ia_stats_events").status.ok());
+  const std::string exposition = HttpGet(server.metrics_port(), "/metrics");
+  ASSERT_NE(exposition.find("consentd_cookie_checks_total"), std::string::npos);
+  EXPECT_EQ(exposition.find(subject), std::string::npos);
+  EXPECT_EQ(exposition.find(unknown), std::string::npos);
+  EXPECT_EQ(exposition.find("label-probe"), std::string::npos);
+  EXPECT_EQ(exposition.find("label_probe"), std::string::npos);
 }
 
 TEST(ReplicaCacheBound, ThousandSubjectCacheUnderTenThousandSubjects) {

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/generic/generic_stub.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -10,9 +11,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <cstdint>
 #include <fstream>
 #include <sstream>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "grpc/health/v1/health.grpc.pb.h"
@@ -44,6 +49,59 @@ TEST_F(ServerTest, HealthIsServing) {
   grpc::health::v1::HealthCheckResponse response;
   EXPECT_EQ(stub->Check(Context().get(), unknown, &response).error_code(),
             grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_F(ServerTest, ReflectionListsEveryService) {
+  // grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo, called
+  // without a token and without the reflection protos: the request is
+  // ServerReflectionRequest{list_services: ""} (field 7, an empty string),
+  // and the answer's ListServiceResponse names each service.
+  grpc::GenericStub stub(server_->channel());
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::seconds(10));
+  grpc::CompletionQueue cq;
+  auto await = [&](intptr_t tag) {
+    void* got = nullptr;
+    bool ok = false;
+    const auto deadline =
+        std::chrono::system_clock::now() + std::chrono::seconds(10);
+    EXPECT_EQ(cq.AsyncNext(&got, &ok, deadline),
+              grpc::CompletionQueue::NextStatus::GOT_EVENT);
+    EXPECT_EQ(got, reinterpret_cast<void*>(tag));
+    return ok;
+  };
+  auto call = stub.PrepareCall(
+      &context,
+      "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", &cq);
+  call->StartCall(reinterpret_cast<void*>(1));
+  ASSERT_TRUE(await(1));
+  const std::string request("\x3a\x00", 2);
+  grpc::Slice slice(request);
+  grpc::ByteBuffer buffer(&slice, 1);
+  call->Write(buffer, reinterpret_cast<void*>(2));
+  ASSERT_TRUE(await(2));
+  call->WritesDone(reinterpret_cast<void*>(3));
+  ASSERT_TRUE(await(3));
+  grpc::ByteBuffer reply;
+  call->Read(&reply, reinterpret_cast<void*>(4));
+  ASSERT_TRUE(await(4));
+  std::vector<grpc::Slice> slices;
+  ASSERT_TRUE(reply.Dump(&slices).ok());
+  std::string bytes;
+  for (const grpc::Slice& s : slices) {
+    bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  }
+  for (const char* service :
+       {"consent.v1.ConsentService", "consent.v1.PolicyService",
+        "consent.v1.AuditService", "grpc.health.v1.Health",
+        "grpc.reflection.v1alpha.ServerReflection"}) {
+    EXPECT_NE(bytes.find(service), std::string::npos) << service;
+  }
+  grpc::Status status;
+  call->Finish(&status, reinterpret_cast<void*>(5));
+  ASSERT_TRUE(await(5));
+  EXPECT_TRUE(status.ok()) << status.error_message();
 }
 
 TEST_F(ServerTest, MigrationsRunTwiceAreANoOp) {

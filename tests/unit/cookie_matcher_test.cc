@@ -122,6 +122,36 @@ std::optional<uint32_t> LinearMatch(const std::vector<std::string>& patterns,
   return best;
 }
 
+TEST(CookieMatcher, ALookupCostsTheNameNotTheCatalog) {
+  // 90,000 patterns: exact names, prefix globs, suffix globs sharing the
+  // empty prefix, and a few with two '*'. A lookup's probes are bounded by
+  // the name's length (trie steps, suffix lengths, the two-'*' globs of the
+  // nodes on its path); a scan would cost the catalog.
+  std::vector<std::string> patterns;
+  for (int i = 0; i < 30000; ++i) {
+    patterns.push_back("c" + std::to_string(i));
+    patterns.push_back("p" + std::to_string(i) + "_*");
+    patterns.push_back("*_s" + std::to_string(i));
+  }
+  for (int i = 0; i < 5; ++i)
+    patterns.push_back("x*y" + std::to_string(i) + "*");
+  const CookieMatcher matcher(patterns);
+  for (const std::string name :
+       {"c29999", "p123_abc", "zz_s29999", "xay3b", "nothing_like_it",
+        "p29999_", "_s0", "c", ""}) {
+    size_t probes = 0;
+    const std::optional<uint32_t> found = matcher.Match(name, &probes);
+    EXPECT_EQ(found, LinearMatch(patterns, name)) << name;
+    EXPECT_LE(probes, 2 * name.size() + 16) << name;
+  }
+  // The counter adds up, and counts every kind of lookup.
+  size_t total = 0;
+  matcher.Match("c1", &total);
+  EXPECT_EQ(total, 1u);  // One hash probe: an exact name.
+  matcher.Match("p7_x", &total);
+  EXPECT_GT(total, 2u);
+}
+
 TEST(CookieMatcher, SuffixGlobsAreIndexedNotScanned) {
   // Thousands of "*suffix" globs share the empty prefix, and many
   // "p_*suffix" globs one prefix: the answers follow the precedence rules.
