@@ -1,5 +1,6 @@
 #include "server/logging.h"
 
+#include <grpc/support/log.h>
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_sinks.h>
 
@@ -78,6 +79,19 @@ class TextFormatter final : public spdlog::formatter {
   spdlog::pattern_formatter base_;
 };
 
+// gRPC's own messages (a failed TLS handshake, say) through the same
+// logger: by default gRPC writes them to stderr in its own format, which
+// breaks "one JSON object a line".
+void LogFromGrpc(gpr_log_func_args* args) {
+  const spdlog::level::level_enum level =
+      args->severity == GPR_LOG_SEVERITY_ERROR  ? spdlog::level::err
+      : args->severity == GPR_LOG_SEVERITY_INFO ? spdlog::level::info
+                                                : spdlog::level::debug;
+  LogWithFields(level, args->message,
+                {{"component", "grpc"},
+                 {"source", absl::StrCat(args->file, ":", args->line)}});
+}
+
 }  // namespace
 
 void ConfigureLogging(LogFormat format) {
@@ -90,6 +104,7 @@ void ConfigureLogging(LogFormat format) {
   }
   logger->flush_on(spdlog::level::info);
   spdlog::set_default_logger(logger);
+  gpr_set_log_function(LogFromGrpc);
 }
 
 void LogWithFields(spdlog::level::level_enum level, absl::string_view message,
