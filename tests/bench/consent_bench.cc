@@ -49,7 +49,9 @@ ABSL_FLAG(int64_t, requests, 0, "Stop after this many calls (0: duration).");
 ABSL_FLAG(absl::Duration, warmup, absl::Seconds(1),
           "Run this long first without measuring.");
 ABSL_FLAG(int, subjects, 10000, "Subjects to draw from.");
-ABSL_FLAG(std::string, distribution, "zipf", "zipf or uniform.");
+ABSL_FLAG(std::string, distribution, "zipf",
+          "zipf, uniform, or sequential (each call the next subject, in "
+          "order: --requests=M touches every subject once).");
 ABSL_FLAG(double, zipf_q, 1.1, "Zipf exponent (> 1).");
 ABSL_FLAG(std::string, mix, "check:100",
           "Operations and weights: check, checks, record, get, health.");
@@ -135,7 +137,13 @@ class Bench {
       Die("--mix=naive runs alone and needs --database_url");
     }
     subjects_ = absl::GetFlag(FLAGS_subjects);
-    zipf_ = absl::GetFlag(FLAGS_distribution) == "zipf";
+    const std::string distribution = absl::GetFlag(FLAGS_distribution);
+    if (distribution != "zipf" && distribution != "uniform" &&
+        distribution != "sequential") {
+      Die("--distribution must be zipf, uniform or sequential");
+    }
+    zipf_ = distribution == "zipf";
+    sequential_ = distribution == "sequential";
   }
 
   [[noreturn]] static void Die(const std::string& message) {
@@ -370,6 +378,10 @@ class Bench {
   }
 
   int PickSubject(absl::BitGen& gen) const {
+    if (sequential_) {
+      return static_cast<int>(
+          next_subject_.fetch_add(1, std::memory_order_relaxed) % subjects_);
+    }
     if (!zipf_) return absl::Uniform(gen, 0, subjects_);
     return static_cast<int>(
         absl::Zipf<int>(gen, subjects_ - 1, absl::GetFlag(FLAGS_zipf_q)));
@@ -380,6 +392,8 @@ class Bench {
   std::vector<Op> mix_;
   int subjects_ = 0;
   bool zipf_ = true;
+  bool sequential_ = false;
+  mutable std::atomic<int64_t> next_subject_{0};
   bool naive_ = false;
   std::string token_ = absl::GetFlag(FLAGS_token);
   Stats stats_[kOps];
