@@ -11,13 +11,18 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <memory>
 #include <set>
+#include <thread>
+#include <vector>
 
 #include "absl/random/random.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "consent/v1/audit.grpc.pb.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "tests/fault/pg_cluster.h"
@@ -65,22 +70,55 @@ class FaultTest : public ::testing::Test {
 };
 
 TEST_F(FaultTest, KillNineOfAReplicaMidWriteLosesNoAcknowledgedWrite) {
-  // 4 clients x 200 writes with idempotency keys; replica 1 is killed at a
-  // random moment and started again; unanswered writes are retried with
-  // their keys: every write has exactly one version.
+  // 4 clients x 200 writes with idempotency keys; replica 1 is killed once a
+  // random share (10-60 %) of them is acknowledged, and started again;
+  // unanswered writes are retried with their keys: every write has exactly
+  // one version.
+  const int64_t total = 4 * 200 * Soak();
   Workload workload(&replicas_,
                     {.clients = 4, .writes_per_client = 200 * Soak()});
   workload.Start();
   absl::BitGen random;
-  LetRun(absl::Milliseconds(absl::Uniform(random, 300, 1500)));
+  const int64_t kill_after =
+      absl::Uniform<int64_t>(random, total / 10, total * 6 / 10);
+  ASSERT_TRUE(Eventually([&] { return workload.acked_writes() >= kill_after; },
+                         absl::Seconds(60)));
+  const absl::Time killed = absl::Now();
   replicas_.Stop(1, SIGKILL);
+  // The kill landed mid-write: the clients had writes still to make.
+  EXPECT_FALSE(workload.Done());
+  EXPECT_LT(workload.acked_writes(), total);
   LetRun(absl::Milliseconds(300));
   replicas_.Restart(1);
+  const absl::Time restarted = absl::Now();
   EXPECT_TRUE(Eventually([&] { return workload.Done(); }, absl::Seconds(120)));
   workload.Stop();
   workload.RetryUnanswered(absl::Seconds(30));
   workload.Verify(db_, kBound + kSlack);
-  EXPECT_EQ(workload.acked_writes(), 4 * 200 * Soak());
+  EXPECT_EQ(workload.acked_writes(), total);
+  // Writes were cut by the kill: calls on replica 1 in flight when it died,
+  // or sent to it while it was down, got no answer (and were retried with
+  // their keys; Verify found each acknowledged once). Writes went on after
+  // the restart, on the new replica 1 too.
+  int64_t in_flight = 0, refused = 0, after_on_1 = 0;
+  for (const AttemptRecord& a : workload.attempts()) {
+    if (a.replica != 1) continue;
+    if (a.code != grpc::StatusCode::OK && a.sent < killed &&
+        a.replied >= killed) {
+      ++in_flight;
+    } else if (a.code != grpc::StatusCode::OK && a.sent >= killed &&
+               a.sent < restarted) {
+      ++refused;
+    } else if (a.code == grpc::StatusCode::OK && a.sent >= restarted) {
+      ++after_on_1;
+    }
+  }
+  EXPECT_GT(in_flight + refused, 0)
+      << "no write on replica 1 was cut by the kill";
+  EXPECT_GT(after_on_1, 0) << "no write was answered by the new replica 1";
+  std::cout << "[ figures  ] killed after " << kill_after << " of " << total
+            << " writes: " << in_flight << " call(s) in flight on replica 1, "
+            << refused << " refused while it was down\n";
 }
 
 TEST_F(FaultTest, SigtermOfAReplicaMidWriteLosesNoAcknowledgedWrite) {
@@ -126,15 +164,98 @@ TEST_F(FaultTest, EveryDatabaseConnectionTerminated) {
   workload.Verify(db_, kBound + kSlack);
 }
 
+// Checks, every 25 ms on both replicas, an optional cookie of one subject
+// (ia_mkt_source) and a necessary one (refreshToken), and records each
+// answer with the time it was sent.
+class CheckPoller {
+ public:
+  struct Answer {
+    int replica = 0;
+    bool necessary = false;
+    absl::Time sent;
+    grpc::StatusCode code = grpc::StatusCode::OK;
+    bool allowed = false;
+    int64_t version = 0;
+    consent::v1::Reason reason = consent::v1::REASON_UNSPECIFIED;
+  };
+
+  CheckPoller(Replicas* replicas, std::string subject)
+      : replicas_(replicas), subject_(std::move(subject)) {
+    thread_ = std::thread([this] { Run(); });
+  }
+  ~CheckPoller() { Stop(); }
+
+  void Stop() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+  std::vector<Answer> answers() const {
+    absl::MutexLock lock(&mu_);
+    return answers_;
+  }
+
+ private:
+  void Run() {
+    while (!stop_) {
+      for (int i = 0; i < 2; ++i) {
+        for (const bool necessary : {false, true}) {
+          Answer a;
+          a.replica = i;
+          a.necessary = necessary;
+          std::shared_ptr<ProcessServer> server = replicas_->Get(i);
+          a.sent = absl::Now();
+          auto reply =
+              server->Check(subject_, necessary ? "refreshToken" : kOptional);
+          a.code = reply.status.error_code();
+          a.allowed = reply.response.allowed();
+          a.version = reply.response.consent_version();
+          a.reason = reply.response.reason();
+          absl::MutexLock lock(&mu_);
+          answers_.push_back(a);
+        }
+      }
+      absl::SleepFor(absl::Milliseconds(25));  // The polling period.
+    }
+  }
+
+  static constexpr char kOptional[] = "ia_mkt_source";
+  Replicas* const replicas_;
+  const std::string subject_;
+  std::atomic<bool> stop_{false};
+  mutable absl::Mutex mu_;
+  std::vector<Answer> answers_ ABSL_GUARDED_BY(mu_);
+  std::thread thread_;
+};
+
 // PostgreSQL away for 10 s: necessary cookies still answer, writes fail
 // fast, health says so; once it is back, writes succeed again within
-// seconds on the same processes.
+// seconds on the same processes. A subject whose grant both replicas have
+// cached is answered from the cache at most the staleness bound into the
+// outage, and UNAVAILABLE after it (never "allowed" on a guess); once
+// PostgreSQL is back it is answered right again, and a new decision is seen.
 void PostgresOutage(PgCluster& db, Replicas& replicas,
                     const std::string& mode) {
   Workload workload(&replicas, {.clients = 3});
   workload.Start();
   LetRun(Phase());
   const pid_t pids[2] = {replicas.Get(0)->pid(), replicas.Get(1)->pid()};
+
+  // A recorded grant, cached on both replicas: the writer caches what it
+  // wrote; replica 1 reads it through (min_consent_version) and caches it.
+  const std::string cached = "outage-cached";
+  auto grant = replicas.Get(0)->Record(cached, "marketing", true, cached);
+  ASSERT_TRUE(grant.status.ok()) << grant.status.error_message();
+  const int64_t granted = grant.response.consent_version();
+  for (int i = 0; i < 2; ++i) {
+    auto check = replicas.Get(i)->Check(cached, "ia_mkt_source", granted);
+    ASSERT_TRUE(check.status.ok()) << check.status.error_message();
+    EXPECT_TRUE(check.response.allowed());
+    EXPECT_EQ(check.response.consent_version(), granted);
+  }
+  CheckPoller poller(&replicas, cached);
+  LetRun(absl::Milliseconds(300));  // Answers from before the outage.
+
+  const absl::Time stopping = absl::Now();
   db.Stop(mode);
   const absl::Time stopped = absl::Now();
   for (int i = 0; i < 2; ++i) {
@@ -166,6 +287,7 @@ void PostgresOutage(PgCluster& db, Replicas& replicas,
     }));
   }
   LetRun(absl::Seconds(10) - (absl::Now() - stopped));
+  const absl::Time starting = absl::Now();
   db.Start();
   const absl::Time started = absl::Now();
   for (int i = 0; i < 2; ++i) {
@@ -183,6 +305,93 @@ void PostgresOutage(PgCluster& db, Replicas& replicas,
   std::cout << "[ figures  ] " << mode << " stop: writes succeed again "
             << absl::FormatDuration(absl::Now() - started)
             << " after PostgreSQL started\n";
+
+  // The cached subject is answered again, right, on both replicas.
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_TRUE(Eventually(
+        [&] {
+          auto check = replicas.Get(i)->Check(cached, "ia_mkt_source");
+          return check.status.ok() && check.response.allowed() &&
+                 check.response.consent_version() == granted;
+        },
+        absl::Seconds(10)))
+        << "replica " << i << " does not answer the cached subject again";
+  }
+  poller.Stop();
+  const std::vector<CheckPoller::Answer> answers = poller.answers();
+  for (int i = 0; i < 2; ++i) {
+    int before = 0, from_cache = 0, refused_after_bound = 0;
+    absl::Time first_refused = absl::InfiniteFuture();
+    for (const CheckPoller::Answer& a : answers) {
+      if (a.replica != i) continue;
+      if (a.necessary) {
+        // Necessary cookies answer throughout, database or not.
+        EXPECT_EQ(a.code, grpc::StatusCode::OK)
+            << "replica " << i << ": a necessary cookie at "
+            << absl::FormatDuration(a.sent - stopping) << " into the outage";
+        EXPECT_TRUE(a.allowed);
+        EXPECT_EQ(a.reason, consent::v1::REASON_NECESSARY);
+        continue;
+      }
+      if (a.code == grpc::StatusCode::OK) {
+        // Whenever answered, the answer is the recorded grant: from the
+        // cache during the outage, from PostgreSQL before and after.
+        EXPECT_TRUE(a.allowed) << "replica " << i;
+        EXPECT_EQ(a.version, granted) << "replica " << i;
+      }
+      if (a.sent < stopping) {
+        EXPECT_EQ(a.code, grpc::StatusCode::OK) << "replica " << i;
+        ++before;
+      } else if (a.sent < starting) {
+        if (a.code == grpc::StatusCode::OK) {
+          // From the cache (or from PostgreSQL in the first moments of
+          // its shutdown): only within the bound.
+          ++from_cache;
+          EXPECT_LT(a.sent, stopping + kBound + kSlack)
+              << "replica " << i << " answered from its cache "
+              << absl::FormatDuration(a.sent - stopping)
+              << " into the outage, beyond the staleness bound";
+        } else {
+          // The cache is not trusted: a read through, which fails closed.
+          EXPECT_EQ(a.code, grpc::StatusCode::UNAVAILABLE) << "replica " << i;
+          EXPECT_FALSE(a.allowed);
+          first_refused = std::min(first_refused, a.sent);
+          if (a.sent >= stopping + kBound + kSlack) ++refused_after_bound;
+        }
+      }
+    }
+    EXPECT_GT(before, 0) << "replica " << i;
+    // The listener sees its connection close, and the cache is distrusted
+    // at once (docs/consistency.md), not only when the bound runs out after
+    // the last heartbeat (which would be 7/8 of the bound or later).
+    EXPECT_LT(first_refused, stopping + kBound / 2)
+        << "replica " << i << " answered from its cache for "
+        << absl::FormatDuration(first_refused - stopping) << " into the outage";
+    EXPECT_GT(refused_after_bound, 0)
+        << "replica " << i << ": no check of the cached subject after the "
+        << "bound (was the poller running?)";
+    std::cout << "[ figures  ] " << mode << " stop, replica " << i << ": "
+              << from_cache << " answer(s) from the cache, refused from "
+              << absl::FormatDuration(first_refused - stopping)
+              << " into the outage (pg_ctl stop took "
+              << absl::FormatDuration(stopped - stopping) << ")\n";
+  }
+
+  // A new decision after the outage is seen: on the writer at once, on the
+  // other replica with min_consent_version.
+  auto refusal = replicas.Get(1)->Record(cached, "marketing", false,
+                                         absl::StrCat(cached, "-refusal"));
+  ASSERT_TRUE(refusal.status.ok()) << refusal.status.error_message();
+  const int64_t refused = refusal.response.consent_version();
+  EXPECT_EQ(refused, granted + 1);
+  auto writer = replicas.Get(1)->Check(cached, "ia_mkt_source");
+  ASSERT_TRUE(writer.status.ok()) << writer.status.error_message();
+  EXPECT_FALSE(writer.response.allowed());
+  EXPECT_EQ(writer.response.consent_version(), refused);
+  auto other = replicas.Get(0)->Check(cached, "ia_mkt_source", refused);
+  ASSERT_TRUE(other.status.ok()) << other.status.error_message();
+  EXPECT_FALSE(other.response.allowed());
+  EXPECT_EQ(other.response.consent_version(), refused);
   LetRun(Phase());
   workload.Stop();
   workload.RetryUnanswered(absl::Seconds(30));
@@ -207,6 +416,22 @@ TEST_F(FaultTest, ClientsAbandoningCallsMidWrite) {
   workload.Stop();
   workload.RetryUnanswered(absl::Seconds(30));
   workload.Verify(db_, kBound + kSlack);
+  // Calls were abandoned: short-deadline attempts that ran out (the client
+  // gave up; whether the write committed is learnt from its retry).
+  int64_t abandoned = 0;
+  for (const AttemptRecord& a : workload.attempts()) {
+    if (a.deadline <= absl::Milliseconds(20) &&
+        a.code == grpc::StatusCode::DEADLINE_EXCEEDED) {
+      ++abandoned;
+    }
+  }
+  int64_t replayed = 0;
+  for (const WriteRecord& w : workload.writes()) replayed += w.replayed;
+  EXPECT_GT(abandoned, 0) << "no call was abandoned";
+  // And some were abandoned mid-write: committed after the client gave up.
+  EXPECT_GT(replayed, 0) << "no abandoned write turned out committed";
+  std::cout << "[ figures  ] " << abandoned << " calls abandoned; " << replayed
+            << " of their writes had committed (the retry was a replay)\n";
 }
 
 TEST_F(FaultTest, PostgresRestartedDuringALargeExport) {
@@ -216,8 +441,12 @@ TEST_F(FaultTest, PostgresRestartedDuringALargeExport) {
       [&] { return db_.Count("SELECT count(*) FROM audit_unsealed") == 0; },
       absl::Seconds(120)));
   const int64_t total = db_.Count("SELECT count(*) FROM audit_chain");
-  // Read the export slowly; restart PostgreSQL under it; resume from the
-  // last sequence received until the end. Every event comes exactly once.
+  // Read the export; restart PostgreSQL under it after 5 messages (the
+  // stream may carry on: each page is read on a fresh connection if need
+  // be), then stop it after 15 messages and start it only once the stream
+  // ended, which it must with UNAVAILABLE before the end of the log. Resume
+  // from the last sequence received until the end: every event comes
+  // exactly once, in order.
   auto channel =
       grpc::CreateChannel(absl::StrCat("127.0.0.1:", replicas_.Get(0)->port()),
                           grpc::InsecureChannelCredentials());
@@ -225,8 +454,12 @@ TEST_F(FaultTest, PostgresRestartedDuringALargeExport) {
   std::set<int64_t> seen;
   int64_t last = 0;
   int streams = 0;
+  int messages = 0;
   bool restarted = false;
-  bool interrupted = false;
+  bool stopped = false;
+  int interruptions = 0;
+  int64_t stopped_at = -1;      // The last sequence received when stopped.
+  int64_t interrupted_at = -1;  // ... when that stream ended.
   while (last < total && streams < 50) {
     ++streams;
     consent::v1::ExportAuditLogRequest request;
@@ -237,7 +470,6 @@ TEST_F(FaultTest, PostgresRestartedDuringALargeExport) {
     context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(60)));
     auto reader = audit->ExportAuditLog(&context, request);
     consent::v1::ExportAuditLogResponse page;
-    int pages = 0;
     while (reader->Read(&page)) {
       for (const consent::v1::AuditEvent& e : page.events()) {
         EXPECT_EQ(e.sequence(), last + 1) << "out of order or a gap";
@@ -245,29 +477,50 @@ TEST_F(FaultTest, PostgresRestartedDuringALargeExport) {
             << "sequence " << e.sequence() << " delivered twice";
         last = e.sequence();
       }
-      if (++pages == 5 && !restarted) {
+      ++messages;
+      if (messages == 5 && !restarted) {
         db_.Stop("fast");
         db_.Start();
         restarted = true;
       }
+      if (messages == 15 && !stopped) {
+        db_.Stop("fast");
+        stopped = true;
+        stopped_at = last;
+      }
     }
     const grpc::Status status = reader->Finish();
     if (!status.ok()) {
-      interrupted = true;
+      ++interruptions;
       // A dropped connection is UNAVAILABLE (retry), never INTERNAL.
       EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE)
           << status.error_message();
+    }
+    if (stopped && interrupted_at < 0) {
+      // The stream open while PostgreSQL was down has ended: how?
+      EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE)
+          << "the export went on while PostgreSQL was stopped: "
+          << status.error_message();
+      interrupted_at = last;
+      db_.Start();
+    }
+    if (!status.ok()) {
       EXPECT_TRUE(Eventually([&] {
         return db_.Count("SELECT 1") == 1;  // PostgreSQL is back.
       }));
     }
   }
   EXPECT_TRUE(restarted);
+  EXPECT_TRUE(stopped);
+  EXPECT_GE(interruptions, 1);
+  EXPECT_GE(streams, 2);
+  EXPECT_LT(interrupted_at, total) << "the stream reached the end regardless";
   EXPECT_EQ(last, total);
   EXPECT_EQ(static_cast<int64_t>(seen.size()), total);
   std::cout << "[ figures  ] " << total << " events in " << streams
-            << " stream(s)"
-            << (interrupted ? ", resumed after the restart" : "") << "\n";
+            << " stream(s), " << interruptions << " ended UNAVAILABLE; "
+            << "stopped at sequence " << stopped_at << ", that stream ended at "
+            << interrupted_at << "\n";
 }
 
 }  // namespace

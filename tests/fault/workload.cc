@@ -110,14 +110,25 @@ bool Workload::Attempt(WriteRecord& write, int i, absl::Duration deadline) {
   consent::v1::RecordConsentResponse response;
   grpc::ClientContext context;
   Prepare(context, deadline);
+  AttemptRecord attempt;
+  attempt.key = write.key;
+  attempt.replica = i;
+  attempt.deadline = deadline;
+  attempt.sent = absl::Now();
   const grpc::Status status =
       server->consent().RecordConsent(&context, request, &response);
+  attempt.replied = absl::Now();
+  attempt.code = status.error_code();
+  {
+    absl::MutexLock lock(&mu_);
+    attempts_.push_back(attempt);
+  }
   ++write.attempts;
   if (status.ok()) {
     write.acked = true;
     write.replayed = response.replayed();
     write.version = response.consent_version();
-    write.acked_at = absl::Now();
+    write.acked_at = attempt.replied;
     return true;
   }
   if (!Retryable(status.error_code())) {
@@ -200,6 +211,7 @@ void Workload::Client(int client) {
     check.sent = absl::Now();
     const grpc::Status status =
         server->consent().CheckCookie(&context, request, &response);
+    check.replied = absl::Now();
     check.code = status.error_code();
     check.allowed = response.allowed();
     check.version = response.consent_version();
@@ -241,6 +253,20 @@ int64_t Workload::acked_writes() const {
     for (const WriteRecord& w : client) n += w.acked ? 1 : 0;
   }
   return n;
+}
+
+std::vector<AttemptRecord> Workload::attempts() const {
+  absl::MutexLock lock(&mu_);
+  return attempts_;
+}
+
+std::vector<WriteRecord> Workload::writes() const {
+  absl::MutexLock lock(&mu_);
+  std::vector<WriteRecord> all;
+  for (const auto& client : writes_) {
+    all.insert(all.end(), client.begin(), client.end());
+  }
+  return all;
 }
 
 std::vector<std::string> Workload::UnexpectedErrors() const {

@@ -1,10 +1,10 @@
 // The fault suite's workload and its judge. Several clients record, withdraw
-// and check consent through two consentd replicas, log every request and
-// reply with its times, and retry writes that got no answer with the same
-// idempotency key. Afterwards the history read back from the service and
-// from PostgreSQL must account for every acknowledged write, and every check
-// answer must follow from that history, from its min_consent_version and
-// from the staleness bound.
+// and check consent through two consentd replicas, record every write attempt
+// and every check with the times it was sent and answered, and retry writes
+// that got no answer with the same idempotency key. Afterwards the history read
+// back from the service and from PostgreSQL must account for every acknowledged
+// write, and every check answer must follow from that history, from its
+// min_consent_version and from the staleness bound.
 #ifndef CONSENTD_TESTS_FAULT_WORKLOAD_H_
 #define CONSENTD_TESTS_FAULT_WORKLOAD_H_
 
@@ -70,11 +70,22 @@ struct WriteRecord {
   absl::Time acked_at;  // When the acknowledging reply arrived.
 };
 
+// One RecordConsent call (a logical write may take several).
+struct AttemptRecord {
+  std::string key;
+  int replica = 0;
+  absl::Duration deadline;
+  absl::Time sent;
+  absl::Time replied;  // When the call returned, answered or not.
+  grpc::StatusCode code = grpc::StatusCode::OK;
+};
+
 struct CheckRecord {
   std::string subject;
   int replica = 0;
   int64_t min_version = 0;
   absl::Time sent;
+  absl::Time replied;
   grpc::StatusCode code = grpc::StatusCode::OK;
   bool allowed = false;
   int64_t version = 0;
@@ -94,6 +105,10 @@ class Workload {
   void RetryUnanswered(absl::Duration timeout);
 
   int64_t acked_writes() const;
+  // Every RecordConsent call made so far, in the order they returned.
+  std::vector<AttemptRecord> attempts() const;
+  // The logical writes settled so far (answered, or given up at Stop).
+  std::vector<WriteRecord> writes() const;
   // Calls answered with a code no fault should cause (INTERNAL, UNKNOWN,
   // ...), described.
   std::vector<std::string> UnexpectedErrors() const;
@@ -115,6 +130,7 @@ class Workload {
   mutable absl::Mutex mu_;
   std::vector<std::vector<WriteRecord>> writes_ ABSL_GUARDED_BY(mu_);
   std::vector<CheckRecord> checks_ ABSL_GUARDED_BY(mu_);
+  std::vector<AttemptRecord> attempts_ ABSL_GUARDED_BY(mu_);
   std::vector<std::string> unexpected_ ABSL_GUARDED_BY(mu_);
   std::atomic<int> done_clients_{0};
 };
