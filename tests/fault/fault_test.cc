@@ -16,6 +16,7 @@
 #include <cstdlib>
 #include <memory>
 #include <set>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -285,6 +286,24 @@ void PostgresOutage(PgCluster& db, Replicas& replicas,
              response.status() ==
                  grpc::health::v1::HealthCheckResponse::NOT_SERVING;
     }));
+    // The rest of the report (docs/operations.md): checks still answer, so
+    // the process and ConsentService stay SERVING; the services that need
+    // the database do not.
+    auto status_of = [&](const std::string& service) {
+      grpc::health::v1::HealthCheckRequest request;
+      request.set_service(service);
+      grpc::health::v1::HealthCheckResponse response;
+      grpc::ClientContext context;
+      EXPECT_TRUE(health->Check(&context, request, &response).ok()) << service;
+      return response.status();
+    };
+    EXPECT_EQ(status_of(""), grpc::health::v1::HealthCheckResponse::SERVING);
+    EXPECT_EQ(status_of("consent.v1.ConsentService"),
+              grpc::health::v1::HealthCheckResponse::SERVING);
+    EXPECT_EQ(status_of("consent.v1.PolicyService"),
+              grpc::health::v1::HealthCheckResponse::NOT_SERVING);
+    EXPECT_EQ(status_of("consent.v1.AuditService"),
+              grpc::health::v1::HealthCheckResponse::NOT_SERVING);
   }
   LetRun(absl::Seconds(10) - (absl::Now() - stopped));
   const absl::Time starting = absl::Now();
@@ -301,6 +320,27 @@ void PostgresOutage(PgCluster& db, Replicas& replicas,
         absl::Seconds(10)))
         << "replica " << i << " cannot write after PostgreSQL came back";
     EXPECT_EQ(replicas.Get(i)->pid(), pids[i]);
+  }
+  // The services that need the database report SERVING again.
+  for (int i = 0; i < 2; ++i) {
+    auto health = grpc::health::v1::Health::NewStub(
+        grpc::CreateChannel(absl::StrCat("127.0.0.1:", replicas.Get(i)->port()),
+                            grpc::InsecureChannelCredentials()));
+    for (const char* service : {"consentd.database", "consent.v1.PolicyService",
+                                "consent.v1.AuditService"}) {
+      EXPECT_TRUE(Eventually(
+          [&] {
+            grpc::health::v1::HealthCheckRequest request;
+            request.set_service(service);
+            grpc::health::v1::HealthCheckResponse response;
+            grpc::ClientContext context;
+            return health->Check(&context, request, &response).ok() &&
+                   response.status() ==
+                       grpc::health::v1::HealthCheckResponse::SERVING;
+          },
+          absl::Seconds(10)))
+          << "replica " << i << ": " << service << " after the outage";
+    }
   }
   std::cout << "[ figures  ] " << mode << " stop: writes succeed again "
             << absl::FormatDuration(absl::Now() - started)
