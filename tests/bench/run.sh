@@ -161,8 +161,11 @@ log "consentd with $CONSENTD_SUBJECTS cached subjects (loading the database)"
 MEMORY_PORT=$(free_port)
 start_consentd bench_memory --metrics_listen="127.0.0.1:$MEMORY_PORT" \
   --cache_max_bytes=$((512 << 20))
+# One transaction: one now(), so each subject's choices are exactly as old
+# as its decision, as RecordConsent writes them.
 psql "$DB_URL" -qAt -v ON_ERROR_STOP=1 >/dev/null <<SQL
-SET synchronous_commit = off;
+BEGIN;
+SET LOCAL synchronous_commit = off;
 CREATE TEMP TABLE ids AS SELECT format('bench-%s-0000-4000-8000-%s',
   lpad(i::text, 8, '0'), lpad(i::text, 12, '0')) AS id
   FROM generate_series(0, $CONSENTD_SUBJECTS - 1) AS i;
@@ -181,6 +184,7 @@ INSERT INTO subject_choices (subject_id, category, granted, policy_version,
   CROSS JOIN (VALUES ('necessary', true), ('preferences', true),
                      ('statistics', false), ('marketing', true))
     AS c (category, granted);
+COMMIT;
 SQL
 rss_kib() { sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$1/status"; }
 metric() {
