@@ -22,6 +22,8 @@ constexpr size_t kMaxMessageBytes = 512 * 1024;
 // size at which it adds no more: under gRPC's default 4 MiB receive limit.
 constexpr int kMaxSubjectEvents = 10000;
 constexpr size_t kMaxSubjectDataBytes = 3 * 1024 * 1024;
+// Most links it returns (about 100 bytes each).
+constexpr int kMaxSubjectLinks = 10000;
 
 consent::v1::ConsentSource SourceToProto(const std::string& name) {
   for (int s = consent::v1::SOURCE_BANNER; s <= consent::v1::SOURCE_IMPORT;
@@ -319,6 +321,24 @@ grpc::ServerUnaryReactor* AuditServiceImpl::ExportSubjectData(
     } else if (!absl::IsNotFound(history.status())) {
       return ToGrpcStatus(history.status());
     }
+    // The links before the events: they count towards the same budget.
+    absl::StatusOr<std::vector<LinkRecord>> links =
+        ctx_.audit->Links(req.subject_id(), kMaxSubjectLinks + 1);
+    if (!links.ok()) return ToGrpcStatus(links.status());
+    if (links->size() > static_cast<size_t>(kMaxSubjectLinks)) {
+      links->resize(kMaxSubjectLinks);
+      out.set_links_truncated(true);
+    }
+    for (const LinkRecord& l : *links) {
+      consent::v1::SubjectLink* link = out.add_links();
+      link->set_device_subject_id(l.device_subject_id);
+      link->set_account_subject_id(l.account_subject_id);
+      link->set_merge_rule(l.merge_rule == "most_restrictive"
+                               ? consent::v1::MERGE_RULE_MOST_RESTRICTIVE
+                               : consent::v1::MERGE_RULE_MOST_RECENT);
+      SetTimestamp(l.linked_at, link->mutable_linked_at());
+      link->set_actor(l.actor);
+    }
     AuditExportFilter filter;
     filter.subject_id = req.subject_id();
     // Pages of events until the subject's are all in or the answer is full;
@@ -349,19 +369,6 @@ grpc::ServerUnaryReactor* AuditServiceImpl::ExportSubjectData(
       }
     }
     out.set_last_audit_sequence(after);
-    absl::StatusOr<std::vector<LinkRecord>> links =
-        ctx_.audit->Links(req.subject_id());
-    if (!links.ok()) return ToGrpcStatus(links.status());
-    for (const LinkRecord& l : *links) {
-      consent::v1::SubjectLink* link = out.add_links();
-      link->set_device_subject_id(l.device_subject_id);
-      link->set_account_subject_id(l.account_subject_id);
-      link->set_merge_rule(l.merge_rule == "most_restrictive"
-                               ? consent::v1::MERGE_RULE_MOST_RESTRICTIVE
-                               : consent::v1::MERGE_RULE_MOST_RECENT);
-      SetTimestamp(l.linked_at, link->mutable_linked_at());
-      link->set_actor(l.actor);
-    }
     return SerializeResponse(out, response);
   });
 }

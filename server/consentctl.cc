@@ -1042,6 +1042,11 @@ int Subject(Client& client, const std::vector<char*>& args) {
                    "--subject=SUBJECT --after_sequence="
                 << r.last_audit_sequence() << "\n";
     }
+    if (r.links_truncated()) {
+      std::cerr << "consentctl: the subject has more linked devices than one "
+                   "answer holds (the first "
+                << r.links_size() << " by device id are shown)\n";
+    }
     return 0;
   }
   if (verb == "erase") {

@@ -344,12 +344,13 @@ absl::StatusOr<bool> AuditStore::SubjectKnown(const std::string& subject_id) {
 }
 
 absl::StatusOr<std::vector<LinkRecord>> AuditStore::Links(
-    const std::string& subject_id) {
+    const std::string& subject_id, int limit) {
   std::vector<LinkRecord> links;
   absl::Status status =
       db_->Read("subject links", [&](pqxx::transaction_base& tx) {
         links.clear();
-        for (const pqxx::row& row : Exec(*db_, tx, kSubjectLinks, subject_id)) {
+        for (const pqxx::row& row :
+             Exec(*db_, tx, kSubjectLinks, subject_id, limit)) {
           links.push_back(LinkRecord{
               row[0].as<std::string>(), row[1].as<std::string>(),
               row[2].as<std::string>(), TimeFromMicros(row[3].as<int64_t>()),

@@ -154,8 +154,10 @@ class AuditStore {
 
   // Whether anything is held about `subject_id`.
   absl::StatusOr<bool> SubjectKnown(const std::string& subject_id);
-  // The links `subject_id` is in, as a device or as an account.
-  absl::StatusOr<std::vector<LinkRecord>> Links(const std::string& subject_id);
+  // The links `subject_id` is in, as a device or as an account, in device
+  // id order: at most `limit`.
+  absl::StatusOr<std::vector<LinkRecord>> Links(const std::string& subject_id,
+                                                int limit);
 
   // Removes the subject's identifier everywhere: current state deleted,
   // decisions renamed to "erased:<pseudonym>:<n>", audit events keep only

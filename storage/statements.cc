@@ -237,12 +237,13 @@ const Statement kStatements[] = {
      "SELECT device_subject_id, account_subject_id FROM subject_links WHERE "
      "device_subject_id IN ($1, $2) OR account_subject_id IN ($1, $2) "
      "ORDER BY device_subject_id FOR UPDATE"},
-    // $1 subject: the links it is in, as device or as account.
+    // $1 subject, $2 the most rows: the links it is in, as device or as
+    // account.
     {kSubjectLinks,
      "SELECT device_subject_id, account_subject_id, merge_rule, " MICROS(
          "linked_at") ", actor FROM subject_links WHERE device_subject_id = "
                       "$1 OR account_subject_id = $1 ORDER BY "
-                      "device_subject_id"},
+                      "device_subject_id LIMIT $2"},
     // $1 device, $2 account: both subjects' standing choices.
     {kStandingOf,
      "SELECT c.subject_id, c.category, c.granted, c.policy_version, " MICROS(

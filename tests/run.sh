@@ -29,20 +29,29 @@ log "starting PostgreSQL in $PG_DIR"
 pg_start "$PG_DIR"
 export CONSENTD_TEST_POSTGRES="host=127.0.0.1 port=$PG_PORT user=postgres"
 # The fault suite runs PostgreSQL clusters of its own.
-export CONSENTD_PG_BINDIR=$(pg_bindir)
+CONSENTD_PG_BINDIR=$(pg_bindir)
+export CONSENTD_PG_BINDIR
 
 # The fuzz targets first (only when run without arguments): the suite that
 # follows shows the server-facing behaviour still holds after them, and
-# their corpus (with anything they found) is replayed in it.
+# replays the seed corpus and every saved crash (tests/fuzz/regressions,
+# where a finding is copied). A finding fails the run, after the suite.
+fuzz_rc=0
 if [ "${FUZZ_SECONDS:-15}" != 0 ] && [ $# -eq 0 ]; then
-  "$CONSENTD_ROOT/tests/fuzz/run.sh" "${FUZZ_SECONDS:-15}"
+  "$CONSENTD_ROOT/tests/fuzz/run.sh" "${FUZZ_SECONDS:-15}" || fuzz_rc=$?
 fi
 
 log "running tests"
-ctest --test-dir "$BUILD_DIR" --output-on-failure -j 2 --timeout 300 "$@"
+ctest_rc=0
+ctest --test-dir "$BUILD_DIR" --output-on-failure -j 2 --timeout 300 "$@" || ctest_rc=$?
+[ "$ctest_rc" = 0 ] || exit "$ctest_rc"
 
 if [ "${CONTAINER_TEST:-1}" != 0 ] && [ $# -eq 0 ]; then
   log "building and running the container image"
   "$CONSENTD_ROOT/tests/e2e/container_test.sh" "$BUILD_DIR/server/consentctl" "$CONSENTD_ROOT"
 fi
 
+if [ "$fuzz_rc" != 0 ]; then
+  echo "error: the fuzz run found a crash, leak or undefined behaviour (see above; the input is in tests/fuzz/regressions)" >&2
+  exit "$fuzz_rc"
+fi

@@ -5,7 +5,8 @@
 # Ctrl-C stops both and removes the throwaway data.
 #
 # Environment: CONSENTD_PORT (default 50051), CONSENTD_METRICS_PORT (9464),
-# KEEP_DATA=1 to keep the PostgreSQL folder, BUILD_DIR (build/release).
+# KEEP_DATA=1 to keep the PostgreSQL folder, BUILD_DIR (build/release),
+# SKIP_BUILD=1 to use BUILD_DIR as it is (no package check, no build).
 set -euo pipefail
 CONSENTD_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 . "$CONSENTD_ROOT/deploy/local/lib.sh"
@@ -20,8 +21,11 @@ for p in "$PORT" "$METRICS_PORT"; do
   fi
 done
 
-install_packages
-build "$BUILD_DIR" RelWithDebInfo -DCONSENTD_BUILD_TESTS=OFF
+if [ "${SKIP_BUILD:-0}" != 1 ]; then
+  install_packages
+  build "$BUILD_DIR" RelWithDebInfo -DCONSENTD_BUILD_TESTS=OFF
+fi
+[ -x "$BUILD_DIR/server/consentd" ] || { echo "error: $BUILD_DIR/server/consentd is missing (unset SKIP_BUILD to build it)" >&2; exit 1; }
 
 PG_DIR=$(mktemp -d /tmp/consentd-local-pg.XXXXXX)
 CONSENTD_PID=

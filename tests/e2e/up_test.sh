@@ -4,7 +4,8 @@
 # it; the calls it prints work as printed, with auth on; Ctrl-C stops both
 # and removes the throwaway data.
 # Usage: up_test.sh BUILD_DIR SOURCE_DIR (BUILD_DIR: a built tree up.sh
-# reuses, so that it builds nothing new).
+# uses as it is, SKIP_BUILD=1: the suite's binaries are not rebuilt under
+# the tests that run them).
 set -euo pipefail
 BUILD_DIR=$1 SRC=$2
 . "$SRC/deploy/local/lib.sh"
@@ -28,7 +29,7 @@ METRICS_PORT=$(free_port)
 # so that it can be sent Ctrl-C (SIGINT to the group) like a user would.
 set -m
 CONSENTD_PORT=$PORT CONSENTD_METRICS_PORT=$METRICS_PORT BUILD_DIR=$BUILD_DIR \
-  bash "$SRC/deploy/local/up.sh" >"$OUT" 2>&1 &
+  SKIP_BUILD=1 bash "$SRC/deploy/local/up.sh" >"$OUT" 2>&1 &
 UP=$!
 set +m
 
@@ -101,7 +102,11 @@ grep -q '^consentd_cookie_checks_total' <<<"$metrics" ||
 kill -INT -- "-$UP"
 deadline=$((SECONDS + 60))
 while kill -0 "$UP" 2>/dev/null; do
-  [ $SECONDS -lt $deadline ] || { fail "up.sh still running a minute after Ctrl-C"; break; }
+  if [ $SECONDS -ge $deadline ]; then
+    fail "up.sh still running a minute after Ctrl-C"
+    kill -KILL -- "-$UP" 2>/dev/null || true
+    break
+  fi
   sleep 0.2  # Polling for its exit, with a deadline.
 done
 wait "$UP" && code=0 || code=$?

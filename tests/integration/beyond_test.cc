@@ -341,6 +341,20 @@ TEST_F(LinkTest, SubjectDataExportNamesTheLinksInForce) {
   ASSERT_TRUE(Unlink("dev-2").ok());
   EXPECT_EQ(export_of("dev-2").links_size(), 0);
   EXPECT_EQ(export_of("acct").links_size(), 1);
+  EXPECT_FALSE(export_of("acct").links_truncated());
+  // An account with more devices than one answer holds: the first 10,000
+  // by device id, and it says so.
+  db_.Query(
+      "INSERT INTO subject_links (device_subject_id, account_subject_id, "
+      "merge_rule, linked_at, actor) SELECT 'many-' || lpad(i::text, 5, "
+      "'0'), 'acct', 'most_recent', now(), 'test' FROM generate_series(1, "
+      "10000) AS i");
+  consent::v1::ExportSubjectDataResponse many = export_of("acct");
+  EXPECT_EQ(many.links_size(), 10000);
+  EXPECT_TRUE(many.links_truncated());
+  EXPECT_EQ(many.links(0).device_subject_id(), "dev-1");
+  EXPECT_EQ(many.links(1).device_subject_id(), "many-00001");
+  EXPECT_EQ(many.links(9999).device_subject_id(), "many-09999");
 }
 
 TEST_F(LinkTest, MostRestrictiveKeepsTheRefusal) {

@@ -77,8 +77,8 @@ TEST_F(ReplicasTest, AGrantOnOneReplicaIsSeenOnTheOther) {
     return Metric(b_, "consentd_change_notification_lag_seconds_count") >= 1;
   }));
 
-  // Read-your-writes: at once on B with min_consent_version, even over a
-  // cached entry that is older.
+  // Read-your-writes: at once on B with min_consent_version, whether or not
+  // A's notification has reached B yet (B cached "no decision" for s-3).
   ASSERT_EQ(b_.Check("s-3", "ia_stats_events").response.reason(),
             consent::v1::REASON_NO_DECISION);
   ASSERT_TRUE(a_.Record("s-3", "statistics", true).status.ok());
