@@ -18,6 +18,13 @@ namespace {
 
 using Snapshot = std::shared_ptr<const PolicySnapshot>;
 
+// Decodes a request and validates it (server/request_validation.h).
+template <typename Request>
+absl::Status ParseValidRequest(const grpc::ByteBuffer& raw, Request* req) {
+  absl::Status s = ParseRequest(raw, req);
+  return s.ok() ? ValidateRequest(*req) : s;
+}
+
 // What the audit log keeps of the request context: keyed hashes only.
 RequestFingerprint FingerprintOf(const consent::v1::RequestContext& context,
                                  const AuditKeys& keys) {
@@ -241,8 +248,7 @@ grpc::ServerUnaryReactor* ConsentServiceImpl::CheckCookie(
   absl::StatusOr<Credential> caller = Authorize(ctx_, *context, call.rpc());
   if (!caller.ok()) return call.Fail(caller.status());
   consent::v1::CheckCookieRequest req;
-  absl::Status s = ParseRequest(*request, &req);
-  if (s.ok()) s = ValidateRequest(req);
+  absl::Status s = ParseValidRequest(*request, &req);
   if (!s.ok()) return call.Fail(s);
   absl::StatusOr<Snapshot> snapshot = CurrentPolicy(ctx_.policies);
   if (!snapshot.ok()) return call.Fail(snapshot.status());
@@ -276,8 +282,7 @@ grpc::ServerUnaryReactor* ConsentServiceImpl::CheckCookies(
   absl::StatusOr<Credential> caller = Authorize(ctx_, *context, call.rpc());
   if (!caller.ok()) return call.Fail(caller.status());
   consent::v1::CheckCookiesRequest req;
-  absl::Status s = ParseRequest(*request, &req);
-  if (s.ok()) s = ValidateRequest(req);
+  absl::Status s = ParseValidRequest(*request, &req);
   if (!s.ok()) return call.Fail(s);
   absl::StatusOr<Snapshot> snapshot = CurrentPolicy(ctx_.policies);
   if (!snapshot.ok()) return call.Fail(snapshot.status());
@@ -318,8 +323,7 @@ grpc::ServerUnaryReactor* ConsentServiceImpl::RecordConsent(
   absl::StatusOr<Credential> caller = Authorize(ctx_, *context, call.rpc());
   if (!caller.ok()) return call.Fail(caller.status());
   consent::v1::RecordConsentRequest req;
-  absl::Status s = ParseRequest(*request, &req);
-  if (s.ok()) s = ValidateRequest(req);
+  absl::Status s = ParseValidRequest(*request, &req);
   if (!s.ok()) return call.Fail(s);
 
   Decision d;
@@ -425,8 +429,7 @@ grpc::ServerUnaryReactor* ConsentServiceImpl::GetConsent(
   absl::StatusOr<Credential> caller = Authorize(ctx_, *context, call.rpc());
   if (!caller.ok()) return call.Fail(caller.status());
   consent::v1::GetConsentRequest req;
-  absl::Status s = ParseRequest(*request, &req);
-  if (s.ok()) s = ValidateRequest(req);
+  absl::Status s = ParseValidRequest(*request, &req);
   if (!s.ok()) return call.Fail(s);
   absl::StatusOr<Snapshot> snapshot = CurrentPolicy(ctx_.policies);
   if (!snapshot.ok()) return call.Fail(snapshot.status());
@@ -489,8 +492,7 @@ grpc::ServerUnaryReactor* ConsentServiceImpl::LinkSubjects(
   absl::StatusOr<Credential> caller = Authorize(ctx_, *context, call.rpc());
   if (!caller.ok()) return call.Fail(caller.status());
   consent::v1::LinkSubjectsRequest req;
-  absl::Status s = ParseRequest(*request, &req);
-  if (s.ok()) s = ValidateRequest(req);
+  absl::Status s = ParseValidRequest(*request, &req);
   if (!s.ok()) return call.Fail(s);
   absl::StatusOr<Snapshot> snapshot = CurrentPolicy(ctx_.policies);
   if (!snapshot.ok()) return call.Fail(snapshot.status());

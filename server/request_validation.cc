@@ -44,6 +44,18 @@ absl::Status ValidateAsOf(bool has_as_of, const google::protobuf::Timestamp& t,
   return absl::OkStatus();
 }
 
+// The fields of every read of one subject (CheckCookie, CheckCookies,
+// GetConsent): subject_id, region, min_consent_version and as_of.
+template <typename Request>
+absl::Status ValidateSubjectRead(const Request& r) {
+  if (absl::Status s = ValidateSubjectQuery(r.subject_id(), r.region(),
+                                            r.min_consent_version());
+      !s.ok()) {
+    return s;
+  }
+  return ValidateAsOf(r.has_as_of(), r.as_of(), r.min_consent_version());
+}
+
 }  // namespace
 
 std::optional<std::string> CanonicalIp(const std::string& ip) {
@@ -122,31 +134,13 @@ absl::Status ValidateRequest(const consent::v1::RecordConsentRequest& r) {
 }
 
 absl::Status ValidateRequest(const consent::v1::CheckCookieRequest& r) {
-  if (absl::Status s = ValidateSubjectQuery(r.subject_id(), r.region(),
-                                            r.min_consent_version());
-      !s.ok()) {
-    return s;
-  }
-  if (absl::Status s =
-          ValidateAsOf(r.has_as_of(), r.as_of(), r.min_consent_version());
-      !s.ok()) {
-    return s;
-  }
+  if (absl::Status s = ValidateSubjectRead(r); !s.ok()) return s;
   return ValidateIdentifier(r.cookie_name(), "cookie_name",
                             kMaxCookieNameBytes);
 }
 
 absl::Status ValidateRequest(const consent::v1::CheckCookiesRequest& r) {
-  if (absl::Status s = ValidateSubjectQuery(r.subject_id(), r.region(),
-                                            r.min_consent_version());
-      !s.ok()) {
-    return s;
-  }
-  if (absl::Status s =
-          ValidateAsOf(r.has_as_of(), r.as_of(), r.min_consent_version());
-      !s.ok()) {
-    return s;
-  }
+  if (absl::Status s = ValidateSubjectRead(r); !s.ok()) return s;
   if (r.cookie_names().empty()) {
     return absl::InvalidArgumentError(
         "cookie_names must name at least one cookie");
@@ -168,16 +162,7 @@ absl::Status ValidateRequest(const consent::v1::CheckCookiesRequest& r) {
 }
 
 absl::Status ValidateRequest(const consent::v1::GetConsentRequest& r) {
-  if (absl::Status s = ValidateSubjectQuery(r.subject_id(), r.region(),
-                                            r.min_consent_version());
-      !s.ok()) {
-    return s;
-  }
-  if (absl::Status s =
-          ValidateAsOf(r.has_as_of(), r.as_of(), r.min_consent_version());
-      !s.ok()) {
-    return s;
-  }
+  if (absl::Status s = ValidateSubjectRead(r); !s.ok()) return s;
   if (!r.policy_version().empty()) {
     if (absl::Status s =
             ValidatePolicyVersion(r.policy_version(), "policy_version");
